@@ -1,0 +1,170 @@
+"""The `routerbench` command line: one command, one sub-command per job.
+
+Errors the user can fix (bad files, bad options) print one line and exit 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from routerbench.data.benchmark import MISSING_POLICIES, Benchmark
+from routerbench.errors import RouterBenchError
+
+app = typer.Typer(
+    name="routerbench",
+    help="Benchmark and evaluate LLM routers on the cost–quality plane.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+MissingOpt = Annotated[
+    str,
+    typer.Option(
+        "--missing",
+        help=f"Policy for unmeasured cells: {' | '.join(MISSING_POLICIES)}.",
+    ),
+]
+TrustOpt = Annotated[
+    bool,
+    typer.Option("--trust-pickle", help="Load pickles with pandas' unrestricted unpickler."),
+]
+
+
+def user_errors(fn: F) -> F:
+    """Turn RouterBenchError into a one-line message and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (RouterBenchError, KeyError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _check_missing(policy: str) -> None:
+    if policy not in MISSING_POLICIES:
+        raise typer.BadParameter(
+            f"{policy!r} is not one of {', '.join(MISSING_POLICIES)}", param_hint="--missing"
+        )
+
+
+def load_with_status(path: str, missing: str = "error", trust_pickle: bool = False) -> Benchmark:
+    """Load a benchmark, showing a spinner while large files are read."""
+    from routerbench.data.readers import load
+
+    _check_missing(missing)
+    with err_console.status(f"Loading {path} …"):
+        return load(path, missing=missing, trust_pickle=trust_pickle)  # type: ignore[arg-type]
+
+
+def render_summary(summary: dict[str, Any]) -> None:
+    """Print a benchmark summary as rich tables."""
+    tag = "  [bold yellow](SYNTHETIC data)[/]" if summary["synthetic"] else ""
+    console.print(f"[bold]{summary['source']}[/]{tag}")
+    console.print(
+        f"{summary['n_prompts']:,} prompts × {summary['n_models']} models · "
+        f"{summary['n_datasets']} datasets · {summary['n_tasks']} tasks · "
+        f"NaN cells {summary['nan_cells']:,} · duplicates merged {summary['duplicates_merged']} · "
+        f"prompts outside the paper's datasets {summary['prompts_outside_paper']:,} · "
+        f"fingerprint {summary['fingerprint']}"
+    )
+    for note in summary["notes"]:
+        console.print(f"[dim]note: {note}[/]")
+    datasets = summary["datasets"]
+    table = Table(title="Mean quality / total cost ($) per model and dataset", show_lines=False)
+    table.add_column("model", style="bold")
+    for ds in datasets:
+        n = summary["per_dataset"][ds]["n_prompts"]
+        flag = "" if summary["per_dataset"][ds]["in_paper"] else "*"
+        table.add_column(f"{ds}{flag}\n(n={n:,})", justify="right")
+    for model in summary["models"]:
+        cells = []
+        for ds in datasets:
+            cell = summary["per_dataset"][ds]["models"][model]
+            q, c = cell["quality"], cell["total_cost"]
+            cells.append("–" if q is None else f"{q:.3f} / {c:.2f}")
+        table.add_row(model, *cells)
+    console.print(table)
+    if any(not summary["per_dataset"][d]["in_paper"] for d in datasets):
+        console.print("[dim]* outside the paper's seven datasets[/]")
+
+
+@app.command()
+@user_errors
+def info(
+    path: Annotated[str, typer.Argument(help="A data file or folder, or 'default'.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    missing: MissingOpt = "keep",
+    trust_pickle: TrustOpt = False,
+) -> None:
+    """Summarise a benchmark: sizes, missing cells, per-model quality and cost per dataset."""
+    from routerbench.data.summary import summarize
+
+    bench = load_with_status(path, missing, trust_pickle)
+    summary = summarize(bench)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        render_summary(summary)
+
+
+@app.command()
+@user_errors
+def convert(
+    src: Annotated[str, typer.Argument(help="Input file or folder (any supported layout).")],
+    dest: Annotated[Path, typer.Argument(help="Output file: .parquet (default), .csv or .jsonl.")],
+    missing: MissingOpt = "keep",
+    trust_pickle: TrustOpt = False,
+    responses: Annotated[
+        bool, typer.Option("--responses/--no-responses", help="Keep response texts.")
+    ] = True,
+) -> None:
+    """Convert any supported input into our long format (written atomically)."""
+    from routerbench.data.writers import write_long
+
+    bench = load_with_status(src, missing, trust_pickle)
+    with err_console.status(f"Writing {dest} …"):
+        write_long(bench, dest, responses=responses)
+    console.print(f"wrote {bench.n_prompts:,} prompts × {bench.n_models} models to {dest}")
+
+
+@app.command()
+@user_errors
+def run(
+    data: Annotated[str, typer.Option("--data", help="Data file or folder, or 'default'.")] = (
+        "default"
+    ),
+    missing: MissingOpt = "error",
+) -> None:
+    """Run the main job on a benchmark (for now: load, validate and summarise it)."""
+    from routerbench.data.summary import summarize
+
+    bench = load_with_status(data, missing)
+    render_summary(summarize(bench))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
