@@ -48,7 +48,9 @@ def make_emit(lines: list[str]) -> Emit:
 def main(argv: list[str] | None = None) -> int:
     groups = _groups()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("groups", nargs="*", help=f"groups to run (default all): {', '.join(groups)}")
+    parser.add_argument(
+        "groups", nargs="*", help=f"groups to run (default all): {', '.join(groups)}"
+    )
     args = parser.parse_args(argv)
     chosen = args.groups or list(groups)
     unknown = [g for g in chosen if g not in groups]

@@ -44,7 +44,9 @@ class Decision:
     def __post_init__(self) -> None:
         choice = np.asarray(self.choice)
         if choice.ndim != 1 or not np.issubdtype(choice.dtype, np.integer):
-            raise ValueError(f"choice must be a 1-d integer array, got {choice.dtype} {choice.shape}")
+            raise ValueError(
+                f"choice must be a 1-d integer array, got {choice.dtype} {choice.shape}"
+            )
         object.__setattr__(self, "choice", choice.astype(np.intp, copy=False))
         if self.called is not None:
             called = np.asarray(self.called, dtype=bool)
@@ -84,8 +86,13 @@ class Decision:
 
         self.check_against(bench)
         return point_of(
-            bench.quality, bench.cost, self.choice, self.called,
-            cost_mode=cost_mode, label=self.label, params=dict(self.params),
+            bench.quality,
+            bench.cost,
+            self.choice,
+            self.called,
+            cost_mode=cost_mode,
+            label=self.label,
+            params=dict(self.params),
         )
 
     def model_counts(self, bench: Benchmark) -> dict[str, int]:

@@ -20,8 +20,11 @@ def test_arrays_are_read_only(small_bench: Benchmark) -> None:
 
 def test_dataset_derived_from_task() -> None:
     prompts = pd.DataFrame(
-        {"sample_id": ["a", "b", "c"], "task": ["mmlu-astronomy", "grade-school-math", "foo"],
-         "prompt": ["x", "y", "z"]}
+        {
+            "sample_id": ["a", "b", "c"],
+            "task": ["mmlu-astronomy", "grade-school-math", "foo"],
+            "prompt": ["x", "y", "z"],
+        }
     )
     b = Benchmark(prompts, ("m",), np.ones((3, 1)), np.ones((3, 1)))
     assert list(b.prompts["dataset"]) == ["mmlu", "gsm8k", "foo"]

@@ -27,8 +27,16 @@ def long_frame(n: int = 3) -> pd.DataFrame:
     rows = []
     for i in range(n):
         for j, m in enumerate(MODELS):
-            rows.append({"sample_id": f"id{i}", "task": "mmlu-astronomy", "prompt": f"p{i}",
-                         "model": m, "quality": float((i + j) % 2), "cost": 0.001 * (j + 1)})
+            rows.append(
+                {
+                    "sample_id": f"id{i}",
+                    "task": "mmlu-astronomy",
+                    "prompt": f"p{i}",
+                    "model": m,
+                    "quality": float((i + j) % 2),
+                    "cost": 0.001 * (j + 1),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -53,6 +61,7 @@ def write_csv(df: pd.DataFrame) -> Callable[[Path], Path]:
         p = d / "data.csv"
         df.to_csv(p, index=False)
         return p
+
     return make
 
 
@@ -66,6 +75,7 @@ def set_cell(col: str, row: int, value) -> Callable[[pd.DataFrame], None]:
     def fn(df: pd.DataFrame) -> None:
         df[col] = df[col].astype(object)
         df.loc[row, col] = value
+
     return fn
 
 
@@ -74,12 +84,14 @@ def raw(name: str, data: bytes) -> Callable[[Path], Path]:
         p = d / name
         p.write_bytes(data)
         return p
+
     return make
 
 
 class _Evil:
     def __reduce__(self):
         import os
+
         return (os.system, ("echo pwned",))
 
 
@@ -99,46 +111,77 @@ def _conflicting_split() -> pd.DataFrame:
 
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "empty file": (raw("empty.csv", b""), "the file is empty"),
-    "header only": (raw("h.csv", b"sample_id,task,prompt,model,quality,cost\n"),
-                    "the table has no rows"),
-    "missing column": (write_csv(long_frame().drop(columns=["cost"])),
-                       "required column(s) missing: cost"),
-    "non-numeric quality": (write_csv(edit(long_frame(), set_cell("quality", 2, "abc"))),
-                            "expected a number, got 'abc'"),
-    "quality out of range": (write_csv(edit(long_frame(), set_cell("quality", 1, 1.5))),
-                             "quality 1.5 of model 'm-b' is outside [0, 1]"),
-    "negative cost": (write_csv(edit(long_frame(), set_cell("cost", 0, -0.5))),
-                      "cost -0.5 of model 'm-a' must be finite and >= 0"),
-    "non-finite cost": (write_csv(edit(long_frame(), set_cell("cost", 3, "inf"))),
-                        "must be finite and >= 0"),
-    "empty quality": (write_csv(edit(long_frame(), set_cell("quality", 4, None))),
-                      "quality is empty"),
-    "duplicate pair": (write_csv(pd.concat([long_frame(), long_frame().iloc[[2]]])),
-                       "duplicate (sample_id, model) pair ('id1', 'm-a')"),
-    "model missing for a prompt": (write_csv(long_frame().drop(index=[3])),
-                                   "cells are not measured"),
-    "empty sample_id": (write_csv(edit(long_frame(), set_cell("sample_id", 1, ""))),
-                        "column 'sample_id', row 1: value is empty"),
-    "two tasks for one prompt": (write_csv(edit(long_frame(), set_cell("task", 1, "mbpp"))),
-                                 "has two different tasks"),
+    "header only": (
+        raw("h.csv", b"sample_id,task,prompt,model,quality,cost\n"),
+        "the table has no rows",
+    ),
+    "missing column": (
+        write_csv(long_frame().drop(columns=["cost"])),
+        "required column(s) missing: cost",
+    ),
+    "non-numeric quality": (
+        write_csv(edit(long_frame(), set_cell("quality", 2, "abc"))),
+        "expected a number, got 'abc'",
+    ),
+    "quality out of range": (
+        write_csv(edit(long_frame(), set_cell("quality", 1, 1.5))),
+        "quality 1.5 of model 'm-b' is outside [0, 1]",
+    ),
+    "negative cost": (
+        write_csv(edit(long_frame(), set_cell("cost", 0, -0.5))),
+        "cost -0.5 of model 'm-a' must be finite and >= 0",
+    ),
+    "non-finite cost": (
+        write_csv(edit(long_frame(), set_cell("cost", 3, "inf"))),
+        "must be finite and >= 0",
+    ),
+    "empty quality": (
+        write_csv(edit(long_frame(), set_cell("quality", 4, None))),
+        "quality is empty",
+    ),
+    "duplicate pair": (
+        write_csv(pd.concat([long_frame(), long_frame().iloc[[2]]])),
+        "duplicate (sample_id, model) pair ('id1', 'm-a')",
+    ),
+    "model missing for a prompt": (
+        write_csv(long_frame().drop(index=[3])),
+        "cells are not measured",
+    ),
+    "empty sample_id": (
+        write_csv(edit(long_frame(), set_cell("sample_id", 1, ""))),
+        "column 'sample_id', row 1: value is empty",
+    ),
+    "two tasks for one prompt": (
+        write_csv(edit(long_frame(), set_cell("task", 1, "mbpp"))),
+        "has two different tasks",
+    ),
     "truncated pickle": (raw("rb.pkl", _truncated_pickle()), "truncated or corrupt pickle"),
     "pickle of a list": (raw("list.pkl", pickle.dumps([1, 2, 3])), "expected a pandas DataFrame"),
-    "pickle running code": (raw("evil.pkl", pickle.dumps(_Evil())),
-                            "refusing to load global"),
+    "pickle running code": (raw("evil.pkl", pickle.dumps(_Evil())), "refusing to load global"),
     "wide: cost column without performance": (
         write_csv(wide_frame().drop(columns=["m-b"])),
-        "model 'm-b' has a 'm-b|total_cost' column but no performance column"),
-    "wide: missing eval_name": (write_csv(wide_frame().drop(columns=["eval_name"])),
-                                "layout missing: eval_name"),
-    "wide: non-numeric performance": (write_csv(edit(wide_frame(), set_cell("m-a", 1, "yes"))),
-                                      "expected a number, got 'yes'"),
-    "wide: conflicting split rows": (write_csv(_conflicting_split()),
-                                     "appears in two rows with different results"),
+        "model 'm-b' has a 'm-b|total_cost' column but no performance column",
+    ),
+    "wide: missing eval_name": (
+        write_csv(wide_frame().drop(columns=["eval_name"])),
+        "layout missing: eval_name",
+    ),
+    "wide: non-numeric performance": (
+        write_csv(edit(wide_frame(), set_cell("m-a", 1, "yes"))),
+        "expected a number, got 'yes'",
+    ),
+    "wide: conflicting split rows": (
+        write_csv(_conflicting_split()),
+        "appears in two rows with different results",
+    ),
     "wide: cost empty where a result exists": (
         write_csv(edit(wide_frame(), set_cell("m-b|total_cost", 2, None))),
-        "cost is empty where the model has a result"),
-    "malformed jsonl": (raw("d.jsonl", b'{"sample_id": "a", "task": "x"\n{oops\n'),
-                        "cannot read as jsonl"),
+        "cost is empty where the model has a result",
+    ),
+    "malformed jsonl": (
+        raw("d.jsonl", b'{"sample_id": "a", "task": "x"\n{oops\n'),
+        "cannot read as jsonl",
+    ),
 }
 
 
@@ -165,8 +208,9 @@ def test_cli_exits_nonzero_and_leaves_no_output(case: str, tmp_path: Path) -> No
     src = make(tmp_path)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = CliRunner().invoke(app, ["convert", str(src), str(out_dir / "bench.parquet"),
-                                      "--missing", "error"])
+    result = CliRunner().invoke(
+        app, ["convert", str(src), str(out_dir / "bench.parquet"), "--missing", "error"]
+    )
     assert result.exit_code == 2, result.output
     assert "error:" in result.output
     assert fragment.split("(")[0].strip() in " ".join(result.output.split())
@@ -176,8 +220,8 @@ def test_cli_exits_nonzero_and_leaves_no_output(case: str, tmp_path: Path) -> No
 
 def test_write_failure_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
     """A writer that dies half-way must not leave the target or a temp file behind."""
-    from tests.conftest import make_bench
     from routerbench.data import writers
+    from tests.conftest import make_bench
 
     def boom(self, path, **kwargs):
         Path(path).write_bytes(b"PAR1 partial")
@@ -200,3 +244,29 @@ def test_parquet_is_detected_by_content(tmp_path: Path) -> None:
     p = tmp_path / "bench.data"
     long_frame().to_parquet(p)
     assert routerbench.load(p).shape == (3, 2)
+
+
+def test_routerbench_raw_long_pickle(tmp_path: Path) -> None:
+    """`routerbench_raw.pkl`: one row per prompt × model with RouterBench's column names."""
+    rows = []
+    for i in range(3):
+        for j, m in enumerate(MODELS):
+            rows.append(
+                {
+                    "sample_id": f"s{i}",
+                    "prompt": repr([f"q{i}", "turn two"]),
+                    "eval_name": "mmlu-astronomy",
+                    "model_name": m,
+                    "model_response": repr([f"answer {i}{j}"]),
+                    "performance": (i + j) % 2 == 0,
+                    "cost": 0.01 * (j + 1),
+                }
+            )
+    p = tmp_path / "routerbench_raw.pkl"
+    pd.DataFrame(rows).to_pickle(p)
+    bench = routerbench.load(p)
+    assert bench.models == MODELS
+    assert bench.prompts["prompt"].iloc[1] == "q1\n\nturn two"
+    assert bench.prompts["dataset"].iloc[0] == "mmlu"
+    assert bench.quality.tolist() == [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    assert bench.responses is not None and bench.responses.load()[2, 1] == "answer 21"

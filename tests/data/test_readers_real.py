@@ -25,8 +25,9 @@ def routerdc(routerdc_dir: Path) -> routerbench.Benchmark:
 
 @pytest.fixture(scope="module")
 def raw_rows(routerdc_dir: Path) -> pd.DataFrame:
-    return pd.concat([pd.read_csv(f) for f in sorted(routerdc_dir.glob("*.csv"))],
-                     ignore_index=True)
+    return pd.concat(
+        [pd.read_csv(f) for f in sorted(routerdc_dir.glob("*.csv"))], ignore_index=True
+    )
 
 
 def test_shape_after_merging_split_ids(routerdc: routerbench.Benchmark) -> None:
@@ -103,7 +104,9 @@ def test_prompts_parsed_from_list_literals(routerdc: routerbench.Benchmark) -> N
     assert not prompts.str.startswith("['").any()
     mbpp = routerdc.subset(datasets="mbpp")
     row = int(np.flatnonzero(mbpp.sample_ids == "mbpp.dev.1")[0])
-    assert mbpp.prompts["prompt"].iloc[row] == "Write a python function to identify non-prime numbers."
+    assert (
+        mbpp.prompts["prompt"].iloc[row] == "Write a python function to identify non-prime numbers."
+    )
 
 
 def test_long_round_trip_of_real_data(routerdc: routerbench.Benchmark, tmp_path: Path) -> None:

@@ -47,8 +47,12 @@ class ResponseStore:
 
     def take(self, rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> ResponseStore:
         """A store over a subset of rows and columns (indices into this store)."""
-        new_rows = self._rows if rows is None else (rows if self._rows is None else self._rows[rows])
-        new_cols = self._cols if cols is None else (cols if self._cols is None else self._cols[cols])
+        new_rows = (
+            self._rows if rows is None else (rows if self._rows is None else self._rows[rows])
+        )
+        new_cols = (
+            self._cols if cols is None else (cols if self._cols is None else self._cols[cols])
+        )
         return ResponseStore(self._loader, new_rows, new_cols)
 
     def load(self) -> np.ndarray:
@@ -159,7 +163,9 @@ class Benchmark:
         dup = ids.duplicated()
         if dup.any():
             raise DataError(
-                "sample_id must be unique per prompt", source=src, column="sample_id",
+                "sample_id must be unique per prompt",
+                source=src,
+                column="sample_id",
                 row=f"{int(np.flatnonzero(dup.to_numpy())[0])} (sample_id {ids[dup].iloc[0]!r})",
             )
         q = self.quality
@@ -168,15 +174,20 @@ class Benchmark:
             i, j = np.argwhere(bad)[0]
             raise DataError(
                 f"quality {float(q[i, j])!r} of model {self.models[j]!r} is outside [0, 1]",
-                source=src, column="quality", row=f"{i} (sample_id {ids.iloc[i]!r})",
+                source=src,
+                column="quality",
+                row=f"{i} (sample_id {ids.iloc[i]!r})",
             )
         c = self.cost
         bad = np.isinf(c) | (c < 0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise DataError(
-                f"cost {float(c[i, j])!r} of model {self.models[j]!r} must be finite and >= 0 dollars",
-                source=src, column="cost", row=f"{i} (sample_id {ids.iloc[i]!r})",
+                f"cost {float(c[i, j])!r} of model {self.models[j]!r} "
+                "must be finite and >= 0 dollars",
+                source=src,
+                column="cost",
+                row=f"{i} (sample_id {ids.iloc[i]!r})",
             )
         if self.latency is not None:
             lat = self.latency
@@ -184,8 +195,11 @@ class Benchmark:
             if bad.any():
                 i, j = np.argwhere(bad)[0]
                 raise DataError(
-                    f"latency {float(lat[i, j])!r} of model {self.models[j]!r} must be finite and >= 0",
-                    source=src, column="latency", row=f"{i} (sample_id {ids.iloc[i]!r})",
+                    f"latency {float(lat[i, j])!r} of model {self.models[j]!r} "
+                    "must be finite and >= 0",
+                    source=src,
+                    column="latency",
+                    row=f"{i} (sample_id {ids.iloc[i]!r})",
                 )
 
     # -------------------------------------------------------------- properties
@@ -327,7 +341,9 @@ class Benchmark:
         if policy == "drop-prompts":
             keep = ~miss.any(axis=1)
             out = self.subset(keep)
-            note = f"dropped {int((~keep).sum())} prompts with unmeasured cells (policy drop-prompts)"
+            note = (
+                f"dropped {int((~keep).sum())} prompts with unmeasured cells (policy drop-prompts)"
+            )
             return replace(out, notes=(*self.notes, note))
         q = np.where(np.isnan(self.quality), 0.0, self.quality)
         c = np.where(np.isnan(self.cost), 0.0, self.cost)

@@ -47,7 +47,9 @@ def numeric_column(values: pd.Series, *, source: str, column: str, ids: pd.Serie
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"expected a number, got {values.iloc[pos]!r}",
-            source=source, column=column, row=f"{pos} (sample_id {ids.iloc[pos]!r})",
+            source=source,
+            column=column,
+            row=f"{pos} (sample_id {ids.iloc[pos]!r})",
         )
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -68,13 +70,15 @@ def benchmark_from_long(
     """
     if len(df) == 0:
         raise DataError("the table has no rows", source=source)
+    routerbench_raw = "model_name" in df.columns or "performance" in df.columns
     df = normalise_columns(df, source)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise DataError(
             f"required column(s) missing: {', '.join(missing)} "
             f"(found: {', '.join(map(str, df.columns))})",
-            source=source, column=missing[0],
+            source=source,
+            column=missing[0],
         )
     df = df.reset_index(drop=True)
     for col in ("sample_id", "model", "task"):
@@ -97,7 +101,9 @@ def benchmark_from_long(
             pos = int(np.flatnonzero(nan)[0])
             raise DataError(
                 f"{name} is empty; leave the row out instead to mark a cell as not measured",
-                source=source, column=name, row=f"{pos} (sample_id {ids.iloc[pos]!r})",
+                source=source,
+                column=name,
+                row=f"{pos} (sample_id {ids.iloc[pos]!r})",
             )
 
     row_code, uniq_ids = pd.factorize(ids, sort=False)
@@ -112,7 +118,9 @@ def benchmark_from_long(
         raise DataError(
             f"duplicate (sample_id, model) pair ({ids.iloc[pos]!r}, {models_col.iloc[pos]!r}); "
             "each prompt may have one result per model",
-            source=source, column="sample_id", row=pos,
+            source=source,
+            column="sample_id",
+            row=pos,
         )
 
     def dense(values: np.ndarray) -> np.ndarray:
@@ -127,6 +135,10 @@ def benchmark_from_long(
     prompts["sample_id"] = uniq_ids.astype(str)
     for col in ("task", "prompt"):
         prompts[col] = prompts[col].astype(str)
+    if routerbench_raw:  # RouterBench's raw long file stores prompts as list literals
+        from routerbench.data.wide import join_turns
+
+        prompts["prompt"] = [join_turns(v) for v in prompts["prompt"]]
 
     task_codes = pd.factorize(df["task"].astype(str))[0]
     conflict = task_codes != task_codes[first[row_code]]
@@ -135,7 +147,9 @@ def benchmark_from_long(
         raise DataError(
             f"sample_id {ids.iloc[pos]!r} has two different tasks "
             f"({df['task'].iloc[first[row_code[pos]]]!r} and {df['task'].iloc[pos]!r})",
-            source=source, column="task", row=pos,
+            source=source,
+            column="task",
+            row=pos,
         )
 
     responses = None
@@ -146,7 +160,12 @@ def benchmark_from_long(
 
         def load_responses() -> np.ndarray:
             out = np.full(n * m, None, dtype=object)
-            out[flat] = raw
+            if routerbench_raw:
+                from routerbench.data.wide import join_turns
+
+                out[flat] = [join_turns(v) for v in raw]
+            else:
+                out[flat] = raw
             return out.reshape(n, m)
 
         responses = ResponseStore(load_responses)

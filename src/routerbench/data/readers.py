@@ -19,14 +19,49 @@ from routerbench.data.wide import benchmark_from_wide, is_wide
 from routerbench.errors import DataError
 
 Format = Literal["pickle", "parquet", "csv", "jsonl", "json"]
-SUFFIXES = {".pkl": "pickle", ".pickle": "pickle", ".parquet": "parquet", ".pq": "parquet",
-            ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+SUFFIXES = {
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
 
 #: Module prefixes a DataFrame pickle may reference; anything else is refused.
-_SAFE_MODULES = ("pandas", "numpy", "pyarrow", "copyreg", "_codecs", "collections", "datetime", "decimal",
-                 "zoneinfo", "pytz", "dateutil")
-_SAFE_BUILTINS = {"object", "slice", "range", "complex", "set", "frozenset", "bytearray", "dict",
-                  "list", "tuple", "int", "float", "str", "bytes", "bool", "NoneType"}
+_SAFE_MODULES = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "copyreg",
+    "_codecs",
+    "collections",
+    "datetime",
+    "decimal",
+    "zoneinfo",
+    "pytz",
+    "dateutil",
+)
+_SAFE_BUILTINS = {
+    "object",
+    "slice",
+    "range",
+    "complex",
+    "set",
+    "frozenset",
+    "bytearray",
+    "dict",
+    "list",
+    "tuple",
+    "int",
+    "float",
+    "str",
+    "bytes",
+    "bool",
+    "NoneType",
+}
 
 
 class _DataFrameUnpickler(pickle.Unpickler):
@@ -64,7 +99,9 @@ def sniff_format(path: Path) -> Format:
     return guess if guess in ("csv", "jsonl", "json") else "csv"  # type: ignore[return-value]
 
 
-def read_frame(path: Path, fmt: Format | None = None, *, trust_pickle: bool = False) -> pd.DataFrame:
+def read_frame(
+    path: Path, fmt: Format | None = None, *, trust_pickle: bool = False
+) -> pd.DataFrame:
     """Read one file into a DataFrame, turning library errors into `DataError`."""
     fmt = fmt or sniff_format(path)
     src = str(path)
@@ -81,8 +118,9 @@ def read_frame(path: Path, fmt: Format | None = None, *, trust_pickle: bool = Fa
     except DataError:
         raise
     except (EOFError, pickle.UnpicklingError) as exc:
-        raise DataError(f"truncated or corrupt pickle ({exc or type(exc).__name__})",
-                        source=src) from None
+        raise DataError(
+            f"truncated or corrupt pickle ({exc or type(exc).__name__})", source=src
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", source=src) from None
     except pd.errors.ParserError as exc:
@@ -95,11 +133,10 @@ def read_frame(path: Path, fmt: Format | None = None, *, trust_pickle: bool = Fa
 
 def _read_pickle(path: Path, trust: bool) -> pd.DataFrame:
     if trust:
-        obj = pd.read_pickle(path)  # noqa: S301 - the user vouched for this file
+        obj = pd.read_pickle(path)
     else:
-        data = path.read_bytes()
         try:
-            obj = _DataFrameUnpickler(io.BytesIO(data)).load()
+            obj = _DataFrameUnpickler(io.BytesIO(path.read_bytes())).load()
         except pickle.UnpicklingError as exc:
             if "refusing" in str(exc):
                 raise DataError(
@@ -109,11 +146,14 @@ def _read_pickle(path: Path, trust: bool) -> pd.DataFrame:
                 ) from None
             raise
         except (AttributeError, ImportError, IndexError, TypeError, KeyError) as exc:
-            raise DataError(f"truncated or corrupt pickle ({type(exc).__name__}: {exc})",
-                            source=str(path)) from None
+            raise DataError(
+                f"truncated or corrupt pickle ({type(exc).__name__}: {exc})", source=str(path)
+            ) from None
     if not isinstance(obj, pd.DataFrame):
-        raise DataError(f"the pickle holds a {type(obj).__name__}, expected a pandas DataFrame",
-                        source=str(path))
+        raise DataError(
+            f"the pickle holds a {type(obj).__name__}, expected a pandas DataFrame",
+            source=str(path),
+        )
     return obj
 
 
@@ -159,13 +199,15 @@ def load(
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in SUFFIXES)
         if not files:
-            raise DataError(f"the folder holds no data files ({', '.join(SUFFIXES)})",
-                            source=str(p))
+            raise DataError(
+                f"the folder holds no data files ({', '.join(SUFFIXES)})", source=str(p)
+            )
         frames = [read_frame(f, format, trust_pickle=trust_pickle) for f in files]
         layouts = {is_wide(f.columns) for f in frames}
         if len(layouts) > 1:
-            raise DataError("the folder mixes wide and long files; load them separately",
-                            source=str(p))
+            raise DataError(
+                "the folder mixes wide and long files; load them separately", source=str(p)
+            )
         for f, frame in zip(files, frames):
             if len(frame) == 0:
                 raise DataError("the table has no rows", source=str(f))

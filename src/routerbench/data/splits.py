@@ -119,10 +119,14 @@ def validation_split(train: Benchmark, *, fraction: float = 0.2, seed: int = 0) 
     fit_rows, val_rows = [], []
     for ds in train.datasets:
         rows = rng.permutation(np.flatnonzero(datasets == ds))
-        cut = int(round(len(rows) * fraction))
+        cut = round(len(rows) * fraction)
         if len(rows) >= 2:
             cut = min(max(cut, 1), len(rows) - 1)
         val_rows.append(rows[:cut])
         fit_rows.append(rows[cut:])
-    return _make(train, np.concatenate(fit_rows), np.concatenate(val_rows),
-                 f"validation(fraction={fraction}, seed={seed})")
+    return _make(
+        train,
+        np.concatenate(fit_rows),
+        np.concatenate(val_rows),
+        f"validation(fraction={fraction}, seed={seed})",
+    )

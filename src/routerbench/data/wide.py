@@ -64,7 +64,8 @@ def _model_columns(df: pd.DataFrame, source: str) -> list[str]:
         if model not in position:
             raise DataError(
                 f"model {model!r} has a '{model}{COST_SUFFIX}' column but no performance column",
-                source=source, column=model,
+                source=source,
+                column=model,
             )
     return sorted(costs, key=position.__getitem__)
 
@@ -103,7 +104,9 @@ def _merge_split_rows(
                 raise DataError(
                     f"sample_id {ids.iloc[a[k]]!r} appears in two rows with different results "
                     f"for model {models[j]!r} ({quality[a[k], j]} vs {quality[b[k], j]})",
-                    source=source, column=models[j], row=int(b[k]),
+                    source=source,
+                    column=models[j],
+                    row=int(b[k]),
                 )
         cell_row[vcodes[::-1], j] = valid[::-1]
     carried = (~np.isnan(quality)).sum(axis=1)
@@ -125,12 +128,17 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
     if missing:
         raise DataError(
             f"required column(s) of the RouterBench wide layout missing: {', '.join(missing)}",
-            source=source, column=missing[0],
+            source=source,
+            column=missing[0],
         )
     empty = df["sample_id"].isna() | (df["sample_id"].astype(str).str.strip() == "")
     if empty.any():
-        raise DataError("value is empty", source=source, column="sample_id",
-                        row=int(np.flatnonzero(empty.to_numpy())[0]))
+        raise DataError(
+            "value is empty",
+            source=source,
+            column="sample_id",
+            row=int(np.flatnonzero(empty.to_numpy())[0]),
+        )
     models = _model_columns(df, source)
     if not models:
         raise DataError("no model columns found", source=source)
@@ -139,8 +147,10 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
         [numeric_column(df[m], source=source, column=m, ids=ids) for m in models]
     )
     cost = np.column_stack(
-        [numeric_column(df[m + COST_SUFFIX], source=source, column=m + COST_SUFFIX, ids=ids)
-         for m in models]
+        [
+            numeric_column(df[m + COST_SUFFIX], source=source, column=m + COST_SUFFIX, ids=ids)
+            for m in models
+        ]
     )
     carried = ~np.isnan(quality)
     no_cost = carried & np.isnan(cost)
@@ -148,7 +158,9 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
         i, j = np.argwhere(no_cost)[0]
         raise DataError(
             "cost is empty where the model has a result",
-            source=source, column=models[j] + COST_SUFFIX, row=f"{i} (sample_id {ids.iloc[i]!r})",
+            source=source,
+            column=models[j] + COST_SUFFIX,
+            row=f"{i} (sample_id {ids.iloc[i]!r})",
         )
     uniq, cell_row, prompt_row, merged = _merge_split_rows(ids, quality, source, models)
     cols = np.arange(len(models))

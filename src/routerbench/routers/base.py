@@ -37,8 +37,9 @@ class Router(ABC):
         return {
             p: getattr(self, p)
             for p in sig.parameters
-            if p != "self" and sig.parameters[p].kind not in (inspect.Parameter.VAR_POSITIONAL,
-                                                              inspect.Parameter.VAR_KEYWORD)
+            if p != "self"
+            and sig.parameters[p].kind
+            not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         }
 
     @abstractmethod
@@ -88,7 +89,7 @@ class PredictiveRouter(Router):
     def predict_cost(self, test: Benchmark) -> np.ndarray:
         """Estimated cost ĉ[i, j]; default: the model's mean cost per prompt on train."""
         self._check_fitted()
-        mean_cost = np.asarray(getattr(self, "mean_cost_"))
+        mean_cost = np.asarray(self.mean_cost_)
         return np.broadcast_to(mean_cost, (test.n_prompts, len(mean_cost))).copy()
 
     def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
