@@ -34,12 +34,17 @@ class Decision:
         paid for (a cascade calls several). None means exactly the chosen model.
     label, params
         The router's name and the knob setting that produced this decision.
+    extra_cost
+        Optional float array ``[n_prompts]`` of dollars spent outside the table's
+        model calls, e.g. a cascade's judge calls. It is a priced consequence of
+        the router's own configuration, never a claim about model outcomes.
     """
 
     choice: np.ndarray
     called: np.ndarray | None = None
     label: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    extra_cost: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         choice = np.asarray(self.choice)
@@ -59,6 +64,11 @@ class Decision:
             if not called[rows, choice[rows]].all():
                 raise ValueError("every chosen model must also be marked as called")
             object.__setattr__(self, "called", called)
+        if self.extra_cost is not None:
+            extra = np.asarray(self.extra_cost, dtype=np.float64)
+            if extra.shape != choice.shape or not np.isfinite(extra).all() or (extra < 0).any():
+                raise ValueError("extra_cost must be finite, >= 0 and one value per prompt")
+            object.__setattr__(self, "extra_cost", extra)
 
     def __len__(self) -> int:
         return len(self.choice)
@@ -74,25 +84,26 @@ class Decision:
             raise ValueError(f"called has shape {self.called.shape}, expected {(n, m)}")
 
     def realised(self, bench: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        """Per-prompt (quality, cost) read from the benchmark."""
+        """Per-prompt (quality, cost) read from the benchmark, plus any `extra_cost`."""
         from routerbench.frontier import realised
 
         self.check_against(bench)
-        return realised(bench.quality, bench.cost, self.choice, self.called)
+        q, c = realised(bench.quality, bench.cost, self.choice, self.called)
+        if self.extra_cost is not None:
+            c = c + self.extra_cost
+        return q, c
 
     def point(self, bench: Benchmark, *, cost_mode: Literal["total", "mean"] = "total") -> Point:
         """This decision as one point of the cost–quality plane."""
-        from routerbench.frontier import point_of
+        from routerbench.frontier import Point
 
-        self.check_against(bench)
-        return point_of(
-            bench.quality,
-            bench.cost,
-            self.choice,
-            self.called,
-            cost_mode=cost_mode,
-            label=self.label,
-            params=dict(self.params),
+        if cost_mode not in ("total", "mean"):
+            raise ValueError(f"cost_mode must be 'total' or 'mean', got {cost_mode!r}")
+        q, c = self.realised(bench)
+        n = max(len(c), 1)
+        cost = float(c.sum()) if cost_mode == "total" else float(c.sum()) / n
+        return Point(
+            cost=cost, quality=float(q.sum()) / n, label=self.label, params=dict(self.params)
         )
 
     def model_counts(self, bench: Benchmark) -> dict[str, int]:

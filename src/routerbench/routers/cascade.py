@@ -90,7 +90,7 @@ class ExpectedCost:
         return codes[inverse] if len(labels) else np.zeros(0, dtype=np.intp)
 
 
-def _check_rate(value: float, name: str) -> float:
+def check_rate(value: float, name: str) -> float:
     value = float(value)
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name} must be a probability in [0, 1], got {value}")
@@ -197,13 +197,15 @@ class CascadeRouter(Router):
     Notes
     -----
     Budget semantics are per prompt, as in the paper's code
-    (``max_cost_per_response``); a budget over a whole set of n prompts is
-    ``T = total / n`` here only in expectation. The paper's code checks each
+    (``max_cost_per_response``). A budget for a whole set of n prompts maps to
+    ``T = total / n`` only approximately: it is then a per-prompt cap, not a
+    pooled one. The paper's code orders models by per-token price, checks each
     model's *realised* cost against the remaining budget and always calls the
-    cheapest model; we check *expected* (train) cost, since a router cannot
-    see a test call's price before making it, and call nothing that does not
-    fit. The paper's threshold is the 0.95 quantile of quality per task; for
-    0/1 quality every t in (0, 1] gives the same verdicts, so fitting sets 1.0.
+    cheapest model; we order and check by *expected* (train mean) cost, since
+    a router cannot see a test call's price before making it, and call nothing
+    that does not fit. The paper's threshold is the 0.95 quantile of quality
+    per task; for 0/1 quality every t in (0, 1] gives the same verdicts, so
+    fitting sets 1.0.
     """
 
     name = "cascade"
@@ -234,10 +236,10 @@ class CascadeRouter(Router):
             if not (t >= 0):  # also rejects NaN
                 raise ConfigError(f"budgets must be >= 0 dollars per prompt, got {t}")
         for e in self.error_rates:
-            _check_rate(e, "error_rates")
+            check_rate(e, "error_rates")
         for name in ("false_accept", "false_reject"):
             if getattr(self, name) is not None:
-                _check_rate(getattr(self, name), name)
+                check_rate(getattr(self, name), name)
         if not (math.isfinite(self.judge_cost) and self.judge_cost >= 0):
             raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
         if self.threshold is not None and not 0.0 < float(self.threshold) <= 1.0:
@@ -317,11 +319,11 @@ class CascadeRouter(Router):
     def _rates(
         self, error_rate: float, false_accept: float | None, false_reject: float | None
     ) -> tuple[float, float]:
-        eps = _check_rate(error_rate, "error_rate")
+        eps = check_rate(error_rate, "error_rate")
         fa = false_accept if false_accept is not None else self.false_accept
         fr = false_reject if false_reject is not None else self.false_reject
-        fa = eps if fa is None else _check_rate(fa, "false_accept")
-        fr = eps if fr is None else _check_rate(fr, "false_reject")
+        fa = eps if fa is None else check_rate(fa, "false_accept")
+        fr = eps if fr is None else check_rate(fr, "false_reject")
         return fa, fr
 
     def _check_test(self, test: Benchmark) -> None:
@@ -358,7 +360,12 @@ class CascadeRouter(Router):
         return self._decision(choice, called, budget, error_rate, fa, fr)
 
     def _decision(
-        self, choice: np.ndarray, called: np.ndarray, budget: float, eps: float, fa: float,
+        self,
+        choice: np.ndarray,
+        called: np.ndarray,
+        budget: float,
+        eps: float,
+        fa: float,
         fr: float,
     ) -> Decision:
         params: dict[str, Any] = {
@@ -370,7 +377,8 @@ class CascadeRouter(Router):
             "judge_cost_per_call": float(self.judge_cost),
             "seed": self.seed,
         }
-        return Decision(choice, called, label=self.name, params=params)
+        extra = float(self.judge_cost) * called.sum(axis=1) if self.judge_cost else None
+        return Decision(choice, called, label=self.name, params=params, extra_cost=extra)
 
     def settings(self, test: Benchmark | None = None) -> list[Mapping[str, Any]]:
         """The budget × error-rate grid (the paper's 11 × 8 by default)."""
@@ -393,9 +401,8 @@ class CascadeRouter(Router):
 def judge_cost_of(decision: Decision) -> np.ndarray:
     """Per-prompt judge dollars of a cascade decision: one judge call per model called.
 
-    `Decision.realised` reads cost from the table only, which has no judge
-    column; add this to its cost to count the judge:
-    ``q, c = d.realised(bench); c = c + judge_cost_of(d)``.
+    The cascade also attaches it as the decision's `extra_cost`, so
+    `Decision.realised` and `Decision.point` already include the judge.
     """
     per_call = float(decision.params.get("judge_cost_per_call", 0.0))
     if decision.called is None:
