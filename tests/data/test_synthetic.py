@@ -1,0 +1,262 @@
+"""The embedded synthetic default: determinism, shape, calibration, flags, learnability."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from routerbench.data import load
+from routerbench.data.datasets import PAPER_DATASETS, PAPER_MODELS, dataset_of
+from routerbench.data.synthetic import (
+    calibration_report,
+    load_default,
+    load_prices,
+    load_table1,
+    make_default,
+)
+
+TOL = 0.05  # the calibration promise: within 5% of Table 1 per (dataset, model)
+
+
+def _resource(name: str) -> pd.DataFrame:
+    """Read a shipped CSV directly (independently of the module under test)."""
+    path = resources.files("routerbench.data").joinpath("resources").joinpath(name)
+    with path.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, comment="#")
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return _resource("table1.csv")
+
+
+@pytest.fixture(scope="module")
+def full():
+    return make_default(0)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make_default(0, scale=0.3)
+
+
+def _per_cell(bench) -> pd.DataFrame:
+    """Mean quality, total cost and size per (dataset, model), from the raw arrays."""
+    n, m = bench.shape
+    long = pd.DataFrame(
+        {
+            "dataset": np.repeat(bench.prompts["dataset"].to_numpy(), m),
+            "model": np.tile(np.asarray(bench.models, dtype=object), n),
+            "quality": bench.quality.ravel(),
+            "cost": bench.cost.ravel(),
+        }
+    )
+    return long.groupby(["dataset", "model"]).agg(
+        quality=("quality", "mean"), total_cost=("cost", "sum"), n=("cost", "size")
+    )
+
+
+# ------------------------------------------------------------------ shape and flags
+def test_shape_datasets_and_models(full) -> None:
+    assert full.models == PAPER_MODELS
+    assert set(full.datasets) == set(PAPER_DATASETS) and len(full.datasets) == 7
+    assert full.quality.shape == full.cost.shape == (full.n_prompts, 11)
+    assert full.n_prompts == 34_778
+
+
+def test_full_size_uses_the_paper_prompt_counts(full, table) -> None:
+    counts = full.prompts["dataset"].value_counts()
+    want = table.groupby("dataset")["n_prompts"].first()
+    assert counts.sort_index().to_dict() == want.sort_index().to_dict()
+
+
+def test_marked_synthetic_everywhere(full) -> None:
+    assert full.synthetic is True
+    ids = full.prompts["sample_id"]
+    assert ids.is_unique
+    assert ids.str.contains(r"\.synthetic\.").all()
+    text = " ".join(full.notes).lower()
+    assert "synthetic" in text and "table 1" in text
+
+
+def test_tasks_roll_up_to_their_dataset(full) -> None:
+    p = full.prompts
+    assert (p["task"].map(dataset_of) == p["dataset"]).all()
+    tasks = set(p["task"])
+    assert {"hellaswag", "grade-school-math", "arc-challenge", "winogrande", "mbpp"} <= tasks
+    mmlu = {t for t in tasks if t.startswith("mmlu-")}
+    assert "mmlu-astronomy" in mmlu and len(mmlu) >= 5
+    assert len({t for t in tasks if t.startswith("mtbench-")}) == 8
+    assert p.loc[p["task"] == "mmlu-astronomy", "sample_id"].iloc[0] == "mmlu-astronomy.synthetic.0"
+
+
+def test_values_are_valid(full) -> None:
+    q, c = full.quality, full.cost
+    assert np.isfinite(q).all() and ((q >= 0) & (q <= 1)).all()
+    assert np.isfinite(c).all() and (c > 0).all()
+    ds = full.prompts["dataset"].to_numpy()
+    binary = q[ds != "mtbench"]
+    assert np.isin(binary, (0.0, 1.0)).all()
+    graded = q[ds == "mtbench"]  # mean of two integer judge turns, / 10
+    assert np.allclose(graded * 20, np.rint(graded * 20)) and graded.min() >= 0.1
+    assert len(np.unique(graded)) > 5
+
+
+# ------------------------------------------------------------------ determinism
+def test_same_seed_same_benchmark() -> None:
+    a, b = make_default(7, scale=0.05), make_default(7, scale=0.05)
+    assert np.array_equal(a.quality, b.quality) and np.array_equal(a.cost, b.cost)
+    pd.testing.assert_frame_equal(a.prompts, b.prompts)
+    assert a.fingerprint() == b.fingerprint()
+
+
+def test_different_seed_different_benchmark() -> None:
+    a, b = make_default(1, scale=0.05), make_default(2, scale=0.05)
+    assert a.shape == b.shape
+    assert not np.array_equal(a.quality, b.quality)
+    assert not np.array_equal(a.cost, b.cost)
+    assert not a.prompts["prompt"].equals(b.prompts["prompt"])
+
+
+def test_load_default_is_cached_and_named(full) -> None:
+    d = load_default()
+    assert d is load_default()
+    assert d.source == "default" and d.synthetic
+    assert np.array_equal(d.quality, full.quality) and np.array_equal(d.cost, full.cost)
+    assert load("default").fingerprint() == d.fingerprint()
+
+
+def test_bad_arguments() -> None:
+    for scale in (0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="scale"):
+            make_default(0, scale=scale)
+    with pytest.raises(TypeError, match="seed"):
+        make_default("0")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ calibration
+def test_every_cell_within_5_percent_of_table1(full, table) -> None:
+    got = _per_cell(full)
+    want = table.set_index(["dataset", "model"])
+    assert set(got.index) == set(want.index) and len(want) == 77
+    q_err = (got["quality"] - want["quality"]).abs() / want["quality"]
+    c_err = (got["total_cost"] - want["total_cost"]).abs() / want["total_cost"]
+    assert q_err.max() < TOL, q_err.idxmax()
+    assert c_err.max() < TOL, c_err.idxmax()
+    # stronger than promised: quality to 1/n rounding, totals exactly
+    assert ((got["quality"] - want["quality"]).abs() <= 0.5 / got["n"] + 1e-4).all()
+    assert c_err.max() < 1e-6
+
+
+def test_scaled_benchmark_keeps_quality_and_cost_per_prompt(small, table) -> None:
+    got = _per_cell(small)
+    want = table.set_index(["dataset", "model"])
+    assert small.n_prompts < 12_000
+    assert (got["n"].xs("mtbench", level="dataset") == 80).all()  # small sets stay whole
+    q_err = (got["quality"] - want["quality"]).abs() / want["quality"]
+    per_prompt = got["total_cost"] / got["n"]
+    want_pp = want["total_cost"] / want["n_prompts"]
+    assert q_err.max() < TOL
+    assert ((per_prompt - want_pp).abs() / want_pp).max() < 1e-6
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.02, 0.05, 0.1]))
+def test_calibration_holds_for_any_seed(seed: int, scale: float) -> None:
+    report = calibration_report(make_default(seed, scale=scale))
+    assert report["quality_rel_err"].max() < TOL
+    assert report["cost_rel_err"].max() < 1e-6
+
+
+def test_cost_structure_is_realistic(full, table) -> None:
+    prices = load_prices()
+    assert list(prices.index) == list(PAPER_MODELS) and (prices.to_numpy() > 0).all()
+    ds = full.prompts["dataset"].to_numpy()
+    gpt4 = full.model_index("gpt-4-1106-preview")
+    mistral = full.model_index("mistralai/mistral-7b-chat")
+    for d in PAPER_DATASETS:
+        c = full.cost[ds == d]
+        assert c[:, gpt4].mean() > 10 * c[:, mistral].mean(), d
+    cv = {
+        d: full.cost[ds == d, gpt4].std() / full.cost[ds == d, gpt4].mean()
+        for d in ("mbpp", "winogrande")
+    }
+    assert cv["mbpp"] > 0.2 > cv["winogrande"]  # generated code varies, a letter does not
+    rescale = full.meta["cost_rescale"]
+    assert all(0.7 < f < 1.4 for fs in rescale.values() for f in fs)  # token model ~ table
+
+
+# ------------------------------------------------------------------ the tables
+def test_table1_and_prices_files() -> None:
+    t = load_table1()
+    assert len(t) == 77 and not t[["quality", "total_cost", "n_prompts"]].isna().any().any()
+    assert set(t["quality_source"]) <= {
+        "routerbench-release",
+        "routellm-eval",
+        "gpt4-tech-report",
+        "imputed-logit",
+    }
+    assert set(t["cost_source"]) <= {"routerbench-release", "token-model"}
+    assert ((t["quality"] > 0) & (t["quality"] < 1)).all() and (t["total_cost"] > 0).all()
+    p = _resource("model_prices.csv").set_index("model")
+    gpt4 = p.loc["gpt-4-1106-preview"]
+    assert (gpt4["input_usd_per_mtok"], gpt4["output_usd_per_mtok"]) == (10.0, 30.0)
+
+
+def test_release_cells_match_the_real_rows(routerdc_dir: Path) -> None:
+    """The cells marked routerbench-release are the aggregates of the real rows."""
+    t = load_table1().set_index(["dataset", "model"])
+    for stem, d in (
+        ("arc_challenge", "arc-challenge"),
+        ("mbpp", "mbpp"),
+        ("winograde", "winogrande"),
+    ):
+        df = pd.concat([pd.read_csv(routerdc_dir / f"{stem}_{s}.csv") for s in ("train", "test")])
+        g = df.groupby("sample_id").first()
+        for m in PAPER_MODELS:
+            row = t.loc[(d, m)]
+            assert row["quality_source"] == "routerbench-release"
+            assert row["n_prompts"] == len(g)
+            assert row["quality"] == pytest.approx(g[m].mean(), abs=1e-4)
+            assert row["total_cost"] == pytest.approx(g[f"{m}|total_cost"].sum(), abs=1e-4)
+
+
+# ------------------------------------------------------------------ learnability
+def test_prompt_text_predicts_who_succeeds(small) -> None:
+    """TF-IDF + logistic regression beats each model's base rate on held-out prompts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    order = rng.permutation(small.n_prompts)
+    cut = int(0.7 * small.n_prompts)
+    train, test = order[:cut], order[cut:]
+    x = TfidfVectorizer(min_df=2, sublinear_tf=True).fit_transform(small.prompts["prompt"])
+    y = (small.quality >= 0.5).astype(int)
+    mmlu = test[small.prompts["dataset"].to_numpy()[test] == "mmlu"]
+    auc, auc_mmlu = [], []
+    for j in range(small.n_models):
+        clf = LogisticRegression(C=2.0, solver="liblinear").fit(x[train], y[train, j])
+        auc.append(roc_auc_score(y[test, j], clf.predict_proba(x[test])[:, 1]))
+        auc_mmlu.append(roc_auc_score(y[mmlu, j], clf.predict_proba(x[mmlu])[:, 1]))
+    auc, auc_mmlu = np.array(auc), np.array(auc_mmlu)
+    assert (auc > 0.6).sum() >= 9, auc.round(3)
+    # not only "which dataset is it": within one dataset the words still carry signal
+    assert (auc_mmlu > 0.6).sum() >= 9, auc_mmlu.round(3)
+    assert auc.max() < 0.9  # and not trivially: the real release gives ~0.72
+
+
+def test_models_disagree_enough_to_route(full) -> None:
+    q = full.quality
+    oracle = q.max(axis=1).mean()
+    best = q.mean(axis=0).max()
+    assert 0.9 < oracle < 0.995 and oracle - best > 0.05
+    corr = np.corrcoef(q.T)[np.triu_indices(q.shape[1], 1)]
+    assert 0.15 < corr.mean() < 0.7  # correlated (shared difficulty), not identical
