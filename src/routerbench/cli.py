@@ -27,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (logs, CI, CliRunner) gets a wide console so tables never truncate names.
+console = Console(width=None if Console().is_terminal else 160)
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,19 +91,19 @@ def render_summary(summary: dict[str, Any]) -> None:
     for note in summary["notes"]:
         console.print(f"[dim]note: {note}[/]")
     datasets = summary["datasets"]
-    table = Table(title="Mean quality / total cost ($) per model and dataset", show_lines=False)
-    table.add_column("model", style="bold")
+    table = Table(title="Mean quality and total cost per model and dataset", show_lines=True)
+    table.add_column("model", style="bold", no_wrap=True)
     for ds in datasets:
         n = summary["per_dataset"][ds]["n_prompts"]
         flag = "" if summary["per_dataset"][ds]["in_paper"] else "*"
-        table.add_column(f"{ds}{flag}\n(n={n:,})", justify="right")
+        table.add_column(f"{ds}{flag}\nn={n:,}", justify="right")
     for model in summary["models"]:
         cells = []
         for ds in datasets:
             cell = summary["per_dataset"][ds]["models"][model]
             q, c = cell["quality"], cell["total_cost"]
-            cells.append("–" if q is None else f"{q:.3f} / {c:.2f}")
-        table.add_row(model, *cells)
+            cells.append("–" if q is None else f"{q:.3f}\n${c:,.2f}")
+        table.add_row(model.rsplit("/", 1)[-1], *cells)
     console.print(table)
     if any(not summary["per_dataset"][d]["in_paper"] for d in datasets):
         console.print("[dim]* outside the paper's seven datasets[/]")
@@ -132,19 +133,94 @@ def info(
 def convert(
     src: Annotated[str, typer.Argument(help="Input file or folder (any supported layout).")],
     dest: Annotated[Path, typer.Argument(help="Output file: .parquet (default), .csv or .jsonl.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="Input kind: 'routerbench' (our readers: wide/long files), "
+            "'routellm', 'routerarena' (third-party folders), or 'auto'.",
+        ),
+    ] = "auto",
     missing: MissingOpt = "keep",
     trust_pickle: TrustOpt = False,
     responses: Annotated[
         bool, typer.Option("--responses/--no-responses", help="Keep response texts.")
     ] = True,
+    mt_bench: Annotated[
+        str, typer.Option("--mt-bench", help="RouteLLM MT-Bench: 'mean' of turns or 'per-turn'.")
+    ] = "mean",
+    out_of_range: Annotated[
+        str, typer.Option("--out-of-range", help="RouterArena scores outside [0, 1]: clip|error.")
+    ] = "clip",
 ) -> None:
     """Convert any supported input into our long format (written atomically)."""
+    from routerbench.data.convert import SOURCES, convert_file, detect_source
     from routerbench.data.writers import write_long
 
-    bench = load_with_status(src, missing, trust_pickle)
-    with err_console.status(f"Writing {dest} …"):
-        write_long(bench, dest, responses=responses)
+    kinds = ("auto", "routerbench", *SOURCES)
+    if source not in kinds:
+        raise typer.BadParameter(
+            f"{source!r} is not one of {', '.join(kinds)}", param_hint="--from"
+        )
+    kind = source
+    if kind == "auto":
+        try:
+            kind = detect_source(src)
+        except RouterBenchError:
+            kind = "routerbench"
+    if kind == "routerbench":
+        bench = load_with_status(src, missing, trust_pickle)
+        with err_console.status(f"Writing {dest} …"):
+            write_long(bench, dest, responses=responses)
+    else:
+        opts = {"mt_bench": mt_bench} if kind == "routellm" else {"out_of_range": out_of_range}
+        with err_console.status(f"Converting {src} ({kind}) …"):
+            bench = convert_file(src, dest, kind, **opts)
+    for note in bench.notes:
+        console.print(f"[dim]note: {note}[/]")
     console.print(f"wrote {bench.n_prompts:,} prompts × {bench.n_models} models to {dest}")
+
+
+@app.command()
+@user_errors
+def download(
+    dest: Annotated[
+        Path | None,
+        typer.Option("--dest", help="Folder for the files (default: $ROUTERBENCH_CACHE/hub)."),
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option("--files", help="File(s) of withmartian/routerbench to fetch (repeatable)."),
+    ] = None,
+    revision: Annotated[str, typer.Option("--revision", help="Branch, tag or commit.")] = "main",
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Hub endpoint (default: huggingface.co).")
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", help="Hugging Face token.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download even if cached.")] = False,
+    no_check_known: Annotated[
+        bool, typer.Option("--no-check-known", help="Skip the published-hash table.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Fetch the published RouterBench files from the Hugging Face Hub, verified by hash."""
+    from routerbench.data.download import download_routerbench
+
+    kwargs: dict[str, Any] = {}
+    if files:
+        kwargs["files"] = tuple(files)
+    paths = download_routerbench(
+        dest,
+        revision=revision,
+        endpoint=endpoint,
+        token=token,
+        check_known=not no_check_known,
+        force=force,
+        progress=not quiet,
+        **kwargs,
+    )
+    for p in paths:
+        console.print(str(p))
 
 
 @app.command()

@@ -111,9 +111,9 @@ def read_frame(
         if fmt == "csv":
             return pd.read_csv(path, keep_default_na=True, low_memory=False)
         if fmt == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
+            return pd.read_json(path, lines=True, dtype=False, precise_float=True)
         if fmt == "json":
-            return pd.read_json(path, dtype=False)
+            return pd.read_json(path, dtype=False, precise_float=True)
         return _read_pickle(path, trust_pickle)
     except DataError:
         raise
