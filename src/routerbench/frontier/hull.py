@@ -1,28 +1,6 @@
 """The non-decreasing convex hull (NDCH): the cost-quality frontier a set of settings can reach.
 
 `ndch` builds it in O(n log n); `Curve` evaluates, inverts and integrates it exactly.
-
-Why a hull, and what the null point does
-----------------------------------------
-Any two settings can be mixed: send a fraction ``w`` of prompts to one and the
-rest to the other, and the expected (cost, quality) is the same mixture of the
-two points. Budget can also be wasted, so quality at a larger budget is never
-lower. The best quality reachable at budget ``c`` is therefore the upper
-concave envelope of the points, made non-decreasing (flat after its highest
-point). That is the RouterBench paper's NDCH (arXiv 2403.12031, Sec. 3).
-
-The null router answers nothing and costs nothing: the point ``(0, 0)``. The
-paper extrapolates below a system's cheapest point by mixing that point with
-the null router. Taken literally ("``null=False``"), that treats the cheapest
-point as special: it is always the first vertex, and the curve left of it is
-the chord from the origin to it. But the null router is a setting like any
-other, and mixing it with a *dearer* point can beat the cheapest point (a
-cheap model whose quality per unit cost is worse than an expensive one's). So
-the exact frontier is the NDCH of the points together with ``(0, 0)``
-(``null=True``, the default): concave everywhere, never below the literal
-construction, and equal to it whenever the cheapest point is on the hull of
-the points with the origin. ``null=False`` is kept so figures built on the
-paper's literal construction can be reproduced.
 """
 
 from __future__ import annotations
@@ -38,6 +16,10 @@ from routerbench.frontier.points import xy
 _MAX_PASSES = 32
 #: Below this many candidates the sequential chain is cheaper than a numpy pass.
 _SMALL = 2048
+#: Point sets larger than this are first thinned against the hull of a sample.
+_PREFILTER = 65536
+#: Size of that sample.
+_SAMPLE = 4096
 
 
 class Curve:
@@ -52,7 +34,8 @@ class Curve:
     index : np.ndarray
         For each vertex, the position of the input point it came from; ``-1``
         marks the null point. This is how a frontier vertex is traced back to
-        the setting (or model) that reaches it.
+        the setting (or model) that reaches it. A curve built directly from
+        vertices (not by `ndch`) numbers them ``0..k-1`` unless told otherwise.
     null : bool
         Whether the null point ``(0, 0)`` took part in the construction.
     span : tuple of float
@@ -65,7 +48,9 @@ class Curve:
     vertices; flat after the last vertex (spending more buys nothing); below
     the first vertex, the mixture of the null router with the first vertex
     (the chord from ``(0, 0)``). When ``null=True`` the first vertex is at
-    cost 0, so that chord is part of the hull itself. Negative costs give NaN.
+    cost 0, so that chord is part of the hull itself and the whole curve is
+    concave; with ``null=False`` the chord may be steeper or shallower than the
+    first edge (the literal construction's defect). Negative costs give NaN.
     """
 
     __slots__ = ("costs", "index", "null", "qualities", "span")
@@ -91,7 +76,7 @@ class Curve:
             raise ValueError(f"curve costs must be >= 0, got {c[0]}")
         if np.any(np.diff(c) <= 0) or np.any(np.diff(q) <= 0):
             raise ValueError("curve vertices must be strictly increasing in cost and quality")
-        idx = np.full(c.size, -2, dtype=np.int64) if index is None else np.array(index, np.int64)
+        idx = np.arange(c.size, dtype=np.int64) if index is None else np.array(index, np.int64)
         if idx.shape != c.shape:
             raise ValueError(f"index has shape {idx.shape}, expected {c.shape}")
         for a in (c, q, idx):
@@ -113,7 +98,8 @@ class Curve:
         out = np.interp(arr, self.costs, self.qualities)
         c0 = self.costs[0]
         if c0 > 0:
-            out = np.where(arr < c0, self.qualities[0] * arr / c0, out)
+            # min() keeps arr / c0 <= 1, so a tiny c0 cannot overflow the unused branch.
+            out = np.where(arr < c0, self.qualities[0] * (np.minimum(arr, c0) / c0), out)
         out = np.where(arr < 0, np.nan, out)
         return float(out) if out.ndim == 0 else out
 
@@ -126,12 +112,13 @@ class Curve:
         qq = np.asarray(quality, dtype=float)
         out = np.interp(qq, self.qualities, self.costs)
         c0, q0 = self.costs[0], self.qualities[0]
-        if c0 > 0 and q0 > 0:
-            below = np.clip(qq, 0.0, None) / q0 * c0
-        else:
-            below = np.zeros_like(out)
+        # Left of the first vertex the curve is the chord from the origin (or 0 at cost 0).
+        scale = c0 / q0 if (c0 > 0 and q0 > 0) else 0.0
+        below = np.clip(qq, 0.0, None) * scale
         out = np.where(qq < q0, below, out)
         out = np.where(qq > self.qualities[-1], np.inf, out)
+        # Whatever the curve already gives at budget 0 costs nothing.
+        out = np.where(qq <= (q0 if c0 == 0 else 0.0), 0.0, out)
         out = np.where(np.isnan(qq), np.nan, out)
         return float(out) if out.ndim == 0 else out
 
@@ -155,6 +142,18 @@ class Curve:
         ``f(c) = a + b c`` integrates in closed form to
         ``a ln(v/u) + f(v) - f(u)`` (divided by ``ln 10``).
         """
+        return self._integrate(lo, hi, log_cost=log_cost, normalise=False)
+
+    def mean(self, lo: float, hi: float, *, log_cost: bool = False) -> float:
+        """Average of the curve over ``[lo, hi]`` (against ``log10 c`` if `log_cost`): AIQ.
+
+        Segment widths are divided by the window width before summing, so
+        windows of any scale (tiny or huge) give the mean without underflow.
+        A zero-width window gives the value there.
+        """
+        return self._integrate(lo, hi, log_cost=log_cost, normalise=True)
+
+    def _integrate(self, lo: float, hi: float, *, log_cost: bool, normalise: bool) -> float:
         lo, hi = float(lo), float(hi)
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"window must be finite, got [{lo}, {hi}]")
@@ -163,16 +162,18 @@ class Curve:
         if log_cost and lo <= 0:
             raise ValueError(f"a log-cost window must start above 0, got lo={lo}")
         if hi == lo:
-            return 0.0
+            return float(self(lo)) if normalise else 0.0
         knots = self.costs if self.costs[0] == 0 else np.concatenate(([0.0], self.costs))
         inner = knots[(knots > lo) & (knots < hi)]
         xs = np.concatenate(([lo], inner, [hi]))
         ys = np.asarray(self(xs))
         u, v, fu, fv = xs[:-1], xs[1:], ys[:-1], ys[1:]
         if not log_cost:
-            return float(np.sum((v - u) * (fu + fv)) / 2.0)
+            width = (v - u) / (hi - lo) if normalise else v - u
+            return float(np.sum(width * (fu + fv)) / 2.0)
         a = (v * fu - u * fv) / (v - u)
-        return float(np.sum(a * np.log(v / u) + (fv - fu)) / np.log(10.0))
+        scale = np.log(hi / lo) if normalise else np.log(10.0)
+        return float(np.sum(a * (np.log(v / u) / scale) + (fv - fu) / scale))
 
     # -- conveniences -----------------------------------------------------------------
 
@@ -248,8 +249,8 @@ def ndch(costs: Any, qualities: ArrayLike | None = None, *, null: bool = True) -
     qualities : array-like, optional
         Point qualities, same length as `costs`.
     null : bool
-        Include the null router ``(0, 0)`` as a point (default). See the module
-        docstring: ``True`` is the exact reachable frontier; ``False`` is the
+        Include the null router ``(0, 0)`` as a point (default). See Notes:
+        ``True`` is the exact reachable frontier; ``False`` is the
         paper's literal construction (hull of the points alone, the cheapest
         point always a vertex, null mixing only to its left).
 
@@ -261,12 +262,35 @@ def ndch(costs: Any, qualities: ArrayLike | None = None, *, null: bool = True) -
 
     Notes
     -----
-    O(n log n): one lexicographic sort (cost ascending, quality descending,
-    input order on exact ties so the first duplicate wins), a running maximum
-    that keeps only points strictly better than every cheaper one (this handles
-    equal costs, equal qualities and duplicates exactly, and reduces random
-    clouds to a few dozen candidates), then the upper hull of the survivors.
-    Collinear middle points are not vertices. Works for 1 and 2 points.
+    Why a hull: any two settings can be mixed (send a fraction ``w`` of prompts
+    to one, the rest to the other) and the expected (cost, quality) is the same
+    mixture of their points; budget can also be wasted, so quality never drops
+    as budget grows. The best quality reachable at budget ``c`` is therefore the
+    upper concave envelope of the points, made non-decreasing (flat after its
+    highest point): the RouterBench paper's NDCH (arXiv 2403.12031, Sec. 3).
+
+    The null point: the null router answers nothing and costs nothing, the point
+    ``(0, 0)``. The paper extrapolates below a system's cheapest point by mixing
+    that point with the null router. Taken literally (``null=False``), that
+    treats the cheapest point as special: it is always the first vertex, and
+    the curve left of it is the chord from the origin to it. But the null
+    router is a setting like any other, and mixing it with a *dearer* point can
+    beat the cheapest point (a cheap model whose quality per unit cost is worse
+    than an expensive one's). So the exact frontier is the NDCH of the points
+    together with ``(0, 0)`` (``null=True``, the default): concave everywhere,
+    never below the literal construction, and equal to it whenever the
+    cheapest point is on the hull of the points with the origin. ``null=False``
+    is kept to reproduce figures built on the literal construction.
+
+    Algorithm, O(n log n): one sort (cost ascending, quality descending on equal
+    costs, input order on exact ties so the first duplicate wins), a running
+    maximum that keeps only points strictly better than every cheaper one (this
+    handles equal costs, equal qualities and duplicates exactly, and reduces
+    random clouds to a few dozen candidates), then the upper hull of the
+    survivors. Above 65,536 points a sample's hull first discards every point
+    strictly below it (`_prefilter`), so a million random points cost one
+    interpolation and a small sort. Collinear middle points are not vertices.
+    Works for 1 and 2 points.
 
     Raises
     ------
@@ -298,14 +322,46 @@ def ndch(costs: Any, qualities: ArrayLike | None = None, *, null: bool = True) -
         c = np.append(c, 0.0)
         q = np.append(q, 0.0)
         idx = np.append(idx, -1)
-    order = np.lexsort((-q, c))
-    cs, qs, ids = c[order], q[order], idx[order]
-    keep = np.empty(cs.size, dtype=bool)
+    if c.size > _PREFILTER:
+        cand = _prefilter(c, q)
+        c, q, idx = c[cand], q[cand], idx[cand]
+    sel = _exact(c, q)
+    return Curve(c[sel], q[sel], index=idx[sel], null=null, span=span)
+
+
+def _exact(c: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Positions of the NDCH vertices of ``(c, q)``, in increasing cost."""
+    order = np.argsort(c, kind="stable")
+    cs = c[order]
+    if np.any(cs[1:] == cs[:-1]):
+        # Equal costs: best quality first (then input order), so the running max keeps it.
+        # lexsort is ~3x slower than one argsort, so only pay for it when needed.
+        order = np.lexsort((-q, c))
+    qs = q[order]
+    keep = np.empty(qs.size, dtype=bool)
     keep[0] = True
     keep[1:] = qs[1:] > np.maximum.accumulate(qs)[:-1]
-    cs, qs, ids = cs[keep], qs[keep], ids[keep]
-    sel = _upper_hull(cs, qs)
-    return Curve(cs[sel], qs[sel], index=ids[sel], null=null, span=span)
+    order = order[keep]
+    return order[_upper_hull(c[order], q[order])]
+
+
+def _prefilter(c: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Positions (in input order) that can still be NDCH vertices of a large point set.
+
+    The NDCH of any subset lies on or below the NDCH of the whole set, so a
+    point strictly below the subset's curve is not a vertex. The subset is a
+    stride through the input plus the cheapest and the best point (so its
+    curve covers every cost); only points on or above its curve survive,
+    typically a tiny fraction. Points exactly on it are kept, so exact ties and
+    duplicates are resolved by the exact pass, in input order, as without
+    the filter. Sorting the survivors instead of all points is what makes a
+    million points cost milliseconds, not a second.
+    """
+    n = c.size
+    sample = np.arange(0, n, max(1, n // _SAMPLE))
+    sample = np.union1d(sample, [int(np.argmin(c)), int(np.argmax(q)), n - 1])
+    sub = sample[_exact(c[sample], q[sample])]
+    return np.flatnonzero(q >= np.interp(c, c[sub], q[sub]))
 
 
 def as_curve(system: Any, *, null: bool = True) -> Curve:

@@ -109,9 +109,7 @@ def realised(
     ch = ch.astype(np.int64, copy=False)
     if ch.size and (ch.min() < -1 or ch.max() >= m):
         bad = int(np.flatnonzero((ch < -1) | (ch >= m))[0])
-        raise DataError(
-            f"choice {int(ch[bad])} is outside [-1, {m - 1}]", column="choice", row=bad
-        )
+        raise DataError(f"choice {int(ch[bad])} is outside [-1, {m - 1}]", column="choice", row=bad)
     answered = ch >= 0
     col = np.where(answered, ch, 0)
     rows = np.arange(n)
@@ -139,7 +137,7 @@ def realised(
     if not_called.any():
         r = int(np.flatnonzero(not_called)[0])
         raise DataError(
-            "the returned model was not called (a cascade can only answer with a model it paid for)",
+            "the returned model was not called (a cascade answers only with a model it paid for)",
             column=int(ch[r]),
             row=r,
         )
