@@ -1,0 +1,94 @@
+"""Terminal renderings: Table 1 as markdown or a rich table, and the short AIQ summary.
+
+What the CLI prints after a run, so a person sees the headline without opening the HTML page.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from rich.table import Table
+
+from routerbench.report.tables import ORACLE, aiq_sorted, table1_wide
+
+NON_ROUTER_KINDS: frozenset[str] = frozenset({"model", "oracle", "zero"})
+
+
+def _md_cell(s: object) -> str:
+    return str(s).replace("|", r"\|").replace("\n", " ")
+
+
+def table1_markdown(t1: pd.DataFrame) -> str:
+    """Table 1 as a GitHub-style pipe table: rows models + Oracle, columns datasets."""
+    wide = table1_wide(t1)
+    head = ["model", *map(str, wide.columns)]
+    lines = [
+        "| " + " | ".join(_md_cell(h) for h in head) + " |",
+        "|" + "|".join([":---", *["---:"] * len(wide.columns)]) + "|",
+    ]
+    for model, row in wide.iterrows():
+        name = f"**{model}**" if model == ORACLE else str(model)
+        lines.append("| " + " | ".join(_md_cell(c) for c in [name, *row.tolist()]) + " |")
+    return "\n".join(lines)
+
+
+def table1_rich(t1: pd.DataFrame, *, title: str = "Table 1: quality / total cost") -> Table:
+    """Table 1 as a `rich.table.Table` for `Console.print` (markup in names is not interpreted)."""
+    from rich.text import Text
+
+    wide = table1_wide(t1)
+    table = Table(title=title, show_lines=False)
+    table.add_column("model", no_wrap=True)
+    for ds in wide.columns:
+        table.add_column(Text(str(ds)), justify="right")
+    for model, row in wide.iterrows():
+        style = "bold" if model == ORACLE else None
+        table.add_row(Text(str(model)), *(Text(str(c)) for c in row.tolist()), style=style)
+    return table
+
+
+def _fmt(x: float) -> str:
+    return "nan" if not math.isfinite(x) else f"{x:.4f}"
+
+
+def _with_ci(row: pd.Series) -> str:
+    lo, hi = float(row.get("ci_low", math.nan)), float(row.get("ci_high", math.nan))
+    ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if math.isfinite(lo) and math.isfinite(hi) else ""
+    return f"AIQ {_fmt(float(row['aiq']))}{ci}"
+
+
+def summary_lines(aiq: pd.DataFrame) -> list[str]:
+    """One line per (protocol, dataset): the best router's AIQ and CI against the Zero router's.
+
+    The paper's headline question is whether routing beats mixing models
+    blindly, so the line ends with the difference and whether the two
+    confidence intervals are separated (overlap means: not shown to differ).
+    """
+    df = aiq_sorted(aiq)
+    multi = df["protocol"].nunique() > 1
+    lines: list[str] = []
+    for (protocol, dataset), grp in df.groupby(["protocol", "dataset"], sort=False):
+        head = f"{protocol}/{dataset}" if multi else str(dataset)
+        routers = grp[~grp["kind"].isin(NON_ROUTER_KINDS) & ~grp["system"].isin(["Zero", ORACLE])]
+        routers = routers[routers["aiq"].notna()]
+        zero = grp[(grp["kind"] == "zero") | (grp["system"] == "Zero")]
+        if routers.empty:
+            lines.append(f"{head}: no router evaluated")
+            continue
+        best = routers.iloc[0]  # aiq_sorted puts the highest AIQ first
+        text = f"{head}: best {best['system']} {_with_ci(best)}"
+        if zero.empty or not math.isfinite(float(zero.iloc[0]["aiq"])):
+            lines.append(text + "; no Zero router to compare")
+            continue
+        z = zero.iloc[0]
+        diff = float(best["aiq"]) - float(z["aiq"])
+        lo_b, hi_b = float(best.get("ci_low", math.nan)), float(best.get("ci_high", math.nan))
+        lo_z, hi_z = float(z.get("ci_low", math.nan)), float(z.get("ci_high", math.nan))
+        if all(math.isfinite(v) for v in (lo_b, hi_b, lo_z, hi_z)):
+            apart = lo_b > hi_z or lo_z > hi_b
+            verdict = "CIs separated" if apart else "CIs overlap"
+        else:
+            verdict = "no CI"
+        lines.append(f"{text} vs Zero {_with_ci(z)}: {diff:+.4f} ({verdict})")
+    return lines
