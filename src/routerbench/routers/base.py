@@ -93,6 +93,16 @@ class PredictiveRouter(Router):
         return np.broadcast_to(mean_cost, (test.n_prompts, len(mean_cost))).copy()
 
     def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
-        """Models ordered best first per prompt by λ·P̂ − ĉ, ``[n_prompts, n_models]``."""
-        score = willingness_to_pay * self.predict_quality(test) - self.predict_cost(test)
-        return np.argsort(-score, axis=1, kind="stable")
+        """Models ordered best first per prompt by λ·P̂ − ĉ, ``[n_prompts, n_models]``.
+
+        Ties go to the cheaper ĉ, then the lower index, as in willingness-to-pay
+        routing, so column 0 is always the model `route` picks at that λ.
+        """
+        from routerbench.routers.wtp import wtp_rank
+
+        return wtp_rank(self.predict_quality(test), self.predict_cost(test), willingness_to_pay)
+
+
+def clone(router: Router) -> Router:
+    """A fresh, unfitted router with the same constructor parameters (scikit-learn's `clone`)."""
+    return type(router)(**router.get_params())

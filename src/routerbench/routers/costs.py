@@ -1,0 +1,158 @@
+"""Cost estimates ĉ[i, j] a router may use before calling a model: never the test prompt's bill.
+
+Three estimators: the train mean per dataset (default), a per-prompt regressor
+(CARROT-style), and the paper's per-token price index (legacy, for reproduction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.errors import ConfigError, DataError
+
+COST_KINDS: tuple[str, ...] = ("mean", "regress", "legacy")
+
+#: Per-token list prices (USD per million tokens, prompt and completion) of the 11
+#: RouterBench models, as the original code priced them (withmartian/routerbench,
+#: ``routers/common.py``). None of these models has a per-request fee there.
+PAPER_TOKEN_PRICES: Mapping[str, tuple[float, float]] = {
+    "WizardLM/WizardLM-13B-V1.2": (0.3, 0.3),
+    "claude-instant-v1": (0.8, 2.4),
+    "claude-v1": (8.0, 24.0),
+    "claude-v2": (8.0, 24.0),
+    "gpt-3.5-turbo-1106": (1.0, 2.0),
+    "gpt-4-1106-preview": (10.0, 30.0),
+    "meta/code-llama-instruct-34b-chat": (0.776, 0.776),
+    "meta/llama-2-70b-chat": (0.9, 0.9),
+    "mistralai/mistral-7b-chat": (0.2, 0.2),
+    "mistralai/mixtral-8x7b-chat": (0.6, 0.6),
+    "zero-one-ai/Yi-34B-Chat": (0.8, 0.8),
+}
+
+
+def legacy_price_index(models: tuple[str, ...] | list[str]) -> np.ndarray:
+    """The original code's ĉ_j: prompt + completion price of one token, in dollars.
+
+    The paper's routers subtract ``completion + request / mean_response_tokens +
+    prompt`` per-token prices from λ·P̂; the request fee is 0 for all 11 models,
+    so the index is a constant per model. It is a price per token, not per
+    prompt, which is why the paper's λ values span 1e-10 to 1e9.
+    """
+    missing = [m for m in models if m not in PAPER_TOKEN_PRICES]
+    if missing:
+        raise ConfigError(
+            f"cost='legacy' knows the per-token prices of the 11 RouterBench models only; "
+            f"no price for {missing[0]!r}. Use cost='mean' or 'regress' for other models"
+        )
+    return np.array([sum(PAPER_TOKEN_PRICES[m]) / 1e6 for m in models])
+
+
+def group_means(values: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """``[len(names) + 1, m]`` NaN-aware column means per label, the overall mean last.
+
+    A model never measured within a dataset gets its overall mean there.
+    """
+    overall = np.nanmean(values, axis=0)
+    rows = []
+    for g in names:  # one row per dataset
+        block = values[labels == g]
+        seen = (~np.isnan(block)).any(axis=0)
+        sums = np.nansum(block, axis=0)
+        counts = np.maximum((~np.isnan(block)).sum(axis=0), 1)
+        rows.append(np.where(seen, sums / counts, overall))
+    rows.append(overall)
+    return np.vstack(rows)
+
+
+class CostModel:
+    """Fitted estimator of ĉ[i, j] (dollars per call) for the prompts of a benchmark.
+
+    Parameters
+    ----------
+    kind
+        ``"mean"``: each model's mean train cost per prompt within the prompt's
+        dataset (overall mean for datasets train never saw). ``"regress"``: a
+        per-model ridge regression of log cost on prompt features and log
+        prompt length, smeared back to dollars (CARROT, arXiv 2502.03261, also
+        predicts each model's cost per query); input tokens are known before a
+        call, output length is what it learns. ``"legacy"``: the paper's
+        per-token price index (same for every prompt).
+    alpha
+        Ridge penalty of ``"regress"``.
+    """
+
+    def __init__(self, kind: str = "mean", *, alpha: float = 1.0) -> None:
+        if kind not in COST_KINDS:
+            raise ConfigError(f"cost must be one of {COST_KINDS}, got {kind!r}")
+        self.kind = kind
+        self.alpha = float(alpha)
+
+    def fit(self, train: Benchmark, features: np.ndarray | None = None) -> CostModel:
+        """Learn from train costs (and `features` ``[n, d]`` for ``"regress"``)."""
+        c = train.cost
+        measured = ~np.isnan(c)
+        empty = ~measured.any(axis=0)
+        if empty.any():
+            j = int(np.flatnonzero(empty)[0])
+            raise DataError(
+                "no measured train cost for this model; cannot estimate its cost",
+                source=train.source or "<train>",
+                column=train.models[j],
+            )
+        self.models_ = train.models
+        self.datasets_ = tuple(train.datasets)
+        self.table_ = group_means(c, train.prompts["dataset"].to_numpy(), self.datasets_)
+        if self.kind == "legacy":
+            self.index_ = legacy_price_index(train.models)
+        elif self.kind == "regress":
+            self._fit_regression(train, features)
+        return self
+
+    def _design(self, bench: Benchmark, features: np.ndarray | None) -> np.ndarray:
+        if features is None:
+            raise ValueError("cost='regress' needs prompt features")
+        length = np.log1p(bench.prompts["prompt"].str.len().to_numpy(dtype=float))[:, None]
+        base = self._dataset_rows(bench)
+        # Dataset means in log space carry most of the signal; features refine it.
+        log_mean = np.log(np.maximum(self.table_[base], 1e-12))
+        return np.hstack([features, length, log_mean])
+
+    def _fit_regression(self, train: Benchmark, features: np.ndarray | None) -> None:
+        from sklearn.linear_model import Ridge
+
+        x = self._design(train, features)
+        c = train.cost
+        floor = np.nanmin(np.where(c > 0, c, np.nan)) if np.any(c > 0) else 1e-12
+        log_c = np.log(np.maximum(c, floor))
+        self.floor_ = float(floor)
+        self.regs_ = []
+        smear = []
+        for j in range(c.shape[1]):  # one small ridge per model
+            ok = ~np.isnan(c[:, j])
+            reg = Ridge(alpha=self.alpha).fit(x[ok], log_c[ok, j])
+            resid = log_c[ok, j] - reg.predict(x[ok])
+            self.regs_.append(reg)
+            # Duan's smearing: E[exp(resid)] turns a log-scale fit back into a mean.
+            smear.append(float(np.mean(np.exp(resid))))
+        self.smear_ = np.array(smear)
+
+    def _dataset_rows(self, bench: Benchmark) -> np.ndarray:
+        lookup = {d: k for k, d in enumerate(self.datasets_)}
+        overall = len(self.datasets_)
+        labels = bench.prompts["dataset"].to_numpy()
+        return np.array([lookup.get(d, overall) for d in labels], dtype=np.intp)
+
+    def predict(self, bench: Benchmark, features: np.ndarray | None = None) -> np.ndarray:
+        """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token)."""
+        if not hasattr(self, "table_"):
+            raise RuntimeError("CostModel.predict called before fit")
+        if self.kind == "legacy":
+            return np.broadcast_to(self.index_, (bench.n_prompts, self.index_.size)).copy()
+        if self.kind == "mean":
+            return self.table_[self._dataset_rows(bench)]
+        x = self._design(bench, features)
+        pred = np.column_stack([reg.predict(x) for reg in self.regs_])
+        return np.exp(pred) * self.smear_

@@ -1,0 +1,110 @@
+"""Prompt features for predictive routers: an embedding fitted on train prompts, plus metadata.
+
+Only the prompt text, its task and its dataset are read: never labels, outcomes or
+any other column a benchmark file may carry (RouterBench files ship the oracle's pick).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.errors import ConfigError
+
+
+def resolve_embedder(embedder: Any) -> Any:
+    """A fresh, unfitted embedder from a spec string or a copy of an Embedder-like object.
+
+    A user's object is deep-copied so fitting a router never fits (mutates)
+    the object passed to its constructor: constructor parameters stay parameters.
+    """
+    if isinstance(embedder, str):
+        from routerbench.embed import get_embedder
+
+        return get_embedder(embedder)
+    if hasattr(embedder, "fit") and hasattr(embedder, "transform"):
+        return copy.deepcopy(embedder)
+    raise ConfigError(
+        "embedder must be a spec string (e.g. 'tfidf-svd') or an object with fit(texts) and "
+        f"transform(texts), got {type(embedder).__name__}"
+    )
+
+
+def prompt_texts(bench: Benchmark, text: str) -> list[str]:
+    """The texts to embed: whole prompts, or the final question of few-shot prompts."""
+    from routerbench.embed.text import prepare_texts
+
+    return prepare_texts(bench.prompts["prompt"].astype(str).tolist(), text)
+
+
+class PromptFeatures:
+    """Fitted map from a Benchmark's prompts to a dense feature matrix.
+
+    Columns: the embedding (unit rows), then, if `metadata`, one-hot datasets
+    seen in train (scaled by `meta_scale`; an unseen dataset is all zeros) and
+    the standardised log prompt length. Metadata lets one router serve many
+    datasets whose base rates differ, which an embedding alone blurs.
+
+    Parameters
+    ----------
+    embedder
+        Spec string or Embedder-like object (fit on train texts only).
+    text
+        ``"full"`` or ``"final-turn"``.
+    cache
+        Passed to `routerbench.embed.embed_texts` (False: no disk cache).
+    metadata
+        Append dataset one-hots and log length.
+    meta_scale
+        Scale of the one-hot columns relative to unit-norm embeddings.
+    """
+
+    def __init__(
+        self,
+        embedder: Any = "tfidf-svd",
+        *,
+        text: str = "full",
+        cache: Any = False,
+        metadata: bool = False,
+        meta_scale: float = 1.0,
+    ) -> None:
+        self.embedder = embedder
+        self.text = text
+        self.cache = cache
+        self.metadata = metadata
+        self.meta_scale = float(meta_scale)
+
+    def _embed(self, bench: Benchmark) -> np.ndarray:
+        texts = prompt_texts(bench, self.text)
+        from routerbench.embed import Embedder, embed_texts
+
+        if isinstance(self.embedder_, Embedder):
+            return np.asarray(embed_texts(texts, self.embedder_, cache=self.cache), np.float32)
+        return np.asarray(self.embedder_.transform(texts), dtype=np.float32)
+
+    def fit(self, train: Benchmark) -> PromptFeatures:
+        """Fit the embedder on train texts and learn the metadata vocabulary."""
+        self.embedder_ = resolve_embedder(self.embedder)
+        self.embedder_.fit(prompt_texts(train, self.text))
+        self.datasets_ = tuple(train.datasets)
+        loglen = self._log_length(train)
+        self.len_mean_ = float(loglen.mean()) if loglen.size else 0.0
+        self.len_std_ = float(loglen.std()) if loglen.size and loglen.std() > 0 else 1.0
+        return self
+
+    @staticmethod
+    def _log_length(bench: Benchmark) -> np.ndarray:
+        return np.log1p(bench.prompts["prompt"].astype(str).str.len().to_numpy(dtype=float))
+
+    def transform(self, bench: Benchmark) -> np.ndarray:
+        """Features ``[n_prompts, d]`` float32."""
+        x = self._embed(bench)
+        if not self.metadata:
+            return x
+        labels = bench.prompts["dataset"].to_numpy()
+        onehot = np.column_stack([labels == d for d in self.datasets_]).astype(np.float32)
+        length = ((self._log_length(bench) - self.len_mean_) / self.len_std_)[:, None]
+        return np.hstack([x, self.meta_scale * onehot, length.astype(np.float32)])

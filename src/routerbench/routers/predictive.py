@@ -1,0 +1,215 @@
+"""Shared machinery of predictive routers: features → P̂, a cost model → ĉ, willingness to pay.
+
+Subclasses only learn P̂ from features; sweeping λ reuses one P̂ and ĉ per test
+benchmark and walks the exact path of `routerbench.routers.wtp`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.decision import Decision
+from routerbench.errors import ConfigError, DataError
+from routerbench.routers.base import PredictiveRouter
+from routerbench.routers.costs import COST_KINDS, CostModel
+from routerbench.routers.features import PromptFeatures
+from routerbench.routers.wtp import PAPER_LAMBDAS, WtpPath, wtp_choice, wtp_path, wtp_rank
+
+LAMBDA_MODES: tuple[str, ...] = ("exact", "paper")
+
+
+def check_lambdas(lambdas: Any) -> str | tuple[float, ...]:
+    """``"exact"``, ``"paper"`` or a sequence of λ ≥ 0, else a ConfigError."""
+    if isinstance(lambdas, str):
+        if lambdas not in LAMBDA_MODES:
+            raise ConfigError(f"lambdas must be one of {LAMBDA_MODES} or a list, got {lambdas!r}")
+        return lambdas
+    try:
+        values = tuple(float(v) for v in lambdas)
+    except (TypeError, ValueError):
+        raise ConfigError(f"lambdas must be 'exact', 'paper' or numbers, got {lambdas!r}") from None
+    if not values or any(not np.isfinite(v) or v < 0 for v in values):
+        raise ConfigError(f"lambdas must be a non-empty list of finite values >= 0, got {values}")
+    return values
+
+
+def require_trainable(train: Benchmark, who: str) -> None:
+    """Refuse a training set a predictive router cannot learn from, naming why."""
+    if train.n_prompts < 2:
+        raise DataError(f"{who} needs at least 2 training prompts, got {train.n_prompts}")
+    measured = ~np.isnan(train.quality)
+    if not measured.any(axis=0).all():
+        j = int(np.flatnonzero(~measured.any(axis=0))[0])
+        raise DataError(
+            f"{who}: model has no measured training quality",
+            source=train.source or "<train>",
+            column=train.models[j],
+        )
+
+
+class WtpRouter(PredictiveRouter):
+    """Routes by willingness to pay from per-prompt estimates (P̂, ĉ); subclasses supply them.
+
+    Subclasses implement `_compute(test) -> (P̂, ĉ)` and set ``lambdas`` and
+    ``max_settings`` parameters; this class memoises the estimates per test
+    benchmark and provides `route`, `rank`, `path`, `settings` and `sweep`.
+    """
+
+    name = "wtp"
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _estimates(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        """(P̂, ĉ) of a test benchmark, computed once per benchmark object."""
+        self._check_fitted()
+        self._check_models(test)
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[0] is test:
+            return memo[1], memo[2]
+        p, c = (np.array(a, dtype=float) for a in self._compute(test))
+        p.setflags(write=False)
+        c.setflags(write=False)
+        self._memo = (test, p, c)
+        return p, c
+
+    def predict_quality(self, test: Benchmark) -> np.ndarray:
+        """P̂ ``[n_prompts, n_models]``: estimated quality (probability of a correct answer)."""
+        return self._estimates(test)[0].copy()
+
+    def predict_cost(self, test: Benchmark) -> np.ndarray:
+        """ĉ ``[n_prompts, n_models]``: estimated dollars per call."""
+        return self._estimates(test)[1].copy()
+
+    def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
+        """Models best first by λ·P̂ − ĉ (ties: cheaper ĉ, then lower index)."""
+        p, c = self._estimates(test)
+        return wtp_rank(p, c, willingness_to_pay)
+
+    # ----------------------------------------------------------------- routing
+    def route(self, test: Benchmark, willingness_to_pay: float | None = None) -> Decision:
+        """Route by argmax λ·P̂ − ĉ; ``None`` means quality only (the λ → ∞ limit)."""
+        p, c = self._estimates(test)
+        if willingness_to_pay is None:
+            tied = p == p.max(axis=1, keepdims=True)
+            choice = np.argmin(np.where(tied, c, np.inf), axis=1)
+        else:
+            choice = wtp_choice(p, c, willingness_to_pay)
+        return Decision(choice, label=self.label, params={"willingness_to_pay": willingness_to_pay})
+
+    def path(self, test: Benchmark, *, outcomes: bool = True) -> WtpPath:
+        """The exact λ path on `test`; with `outcomes`, each region's realised point too."""
+        p, c = self._estimates(test)
+        if outcomes:
+            return wtp_path(p, c, test.quality, test.cost)
+        return wtp_path(p, c)
+
+    def _plan(self, test: Benchmark) -> tuple[WtpPath | None, np.ndarray, np.ndarray]:
+        """(path or None, regions, λ per setting) for `settings` and `sweep`."""
+        mode = check_lambdas(self.lambdas)
+        if mode == "exact":
+            path = self.path(test, outcomes=False)
+            regions = path.thin(int(self.max_settings))
+            return path, regions, path.representatives()[regions]
+        values = PAPER_LAMBDAS if mode == "paper" else mode
+        lams = np.asarray(values, dtype=float)
+        return None, np.arange(lams.size), lams
+
+    def settings(self, test: Benchmark | None = None) -> Sequence[Mapping[str, Any]]:
+        """One ``{"willingness_to_pay": λ}`` per setting (exact mode needs `test`)."""
+        mode = check_lambdas(self.lambdas)
+        if mode == "exact" and test is None:
+            raise ValueError("exact willingness-to-pay settings depend on the test prompts")
+        if test is None:
+            values = PAPER_LAMBDAS if mode == "paper" else mode
+            return [{"willingness_to_pay": float(v)} for v in values]
+        _, _, lams = self._plan(test)
+        return [{"willingness_to_pay": float(v)} for v in lams]
+
+    def sweep(self, test: Benchmark) -> Iterator[Decision]:
+        """One Decision per setting, from one P̂ and ĉ (exact mode replays the path)."""
+        path, regions, lams = self._plan(test)
+        if path is None:
+            p, c = self._estimates(test)
+            for lam in lams:
+                yield Decision(
+                    wtp_choice(p, c, lam),
+                    label=self.label,
+                    params={"willingness_to_pay": float(lam)},
+                )
+            return
+        for (_, choice), lam in zip(path.choices(regions), lams):
+            yield Decision(choice, label=self.label, params={"willingness_to_pay": float(lam)})
+
+
+class EmbeddingRouter(WtpRouter):
+    """A predictive router over prompt features that routes by willingness to pay.
+
+    Subclasses implement `_fit_quality(x, y)` (``y`` may hold NaN for unmeasured
+    cells) and `_predict_quality(x)`, and declare their own parameters plus the
+    shared ones below in ``__init__``.
+
+    Shared parameters
+    -----------------
+    embedder
+        Spec string (``"tfidf-svd"``) or Embedder object; fitted on TRAIN prompts only.
+    text
+        ``"full"`` prompt or its ``"final-turn"`` (the question after few-shot exemplars).
+    cost
+        ĉ: ``"mean"`` (train mean per dataset), ``"regress"`` (per-prompt
+        regression) or ``"legacy"`` (the paper's per-token price index).
+    lambdas
+        Settings: ``"exact"`` (one λ per region of the exact path),
+        ``"paper"`` (the original 32 values) or explicit values.
+    max_settings
+        Cap on the number of exact-path settings; more regions are thinned
+        evenly along the estimated cost (never using test outcomes).
+    cache
+        Embedding cache passed to `routerbench.embed.embed_texts` (False: none).
+    """
+
+    name = "predictive"
+    #: Append dataset one-hots and log length to the embedding.
+    uses_metadata: bool = False
+
+    # ------------------------------------------------------------------ params
+    def _check_shared(self) -> None:
+        check_lambdas(self.lambdas)
+        if self.cost not in COST_KINDS:
+            raise ConfigError(f"cost must be one of {COST_KINDS}, got {self.cost!r}")
+        if int(self.max_settings) < 2:
+            raise ConfigError(f"max_settings must be >= 2, got {self.max_settings}")
+
+    # --------------------------------------------------------------------- fit
+    def _fit_quality(self, x: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict_quality(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, train: Benchmark) -> EmbeddingRouter:
+        """Fit features on train prompts, P̂ on train outcomes, ĉ on train costs; return self."""
+        self._check_shared()
+        require_trainable(train, type(self).__name__)
+        features = PromptFeatures(
+            self.embedder, text=self.text, cache=self.cache, metadata=self.uses_metadata
+        ).fit(train)
+        x = features.transform(train)
+        self._fit_quality(x, np.array(train.quality, dtype=float))
+        self.cost_model_ = CostModel(self.cost).fit(train, x)
+        self.features_ = features
+        self.models_ = train.models
+        self._memo: tuple[Benchmark, np.ndarray, np.ndarray] | None = None
+        return self
+
+    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        x = self.features_.transform(test)
+        return self._predict_quality(x), self.cost_model_.predict(test, x)

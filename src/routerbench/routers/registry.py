@@ -1,0 +1,165 @@
+"""Routers by name: built-ins, `register`-ed factories, import paths and entry points.
+
+A spec is a name (``"knn"``, ``"single:gpt-4-1106-preview"``), an import path
+(``"mypkg.routers:MyRouter"``) or the name of a ``routerbench.routers`` entry point.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from routerbench.errors import ConfigError
+from routerbench.routers.base import Router
+
+#: Entry-point group third-party packages use to publish routers.
+ENTRY_POINT_GROUP = "routerbench.routers"
+
+Factory = Callable[..., Router]
+
+#: Built-in names resolved lazily (import path of the class), so importing the
+#: registry never imports scikit-learn models or optional modules.
+_BUILTIN: dict[str, str] = {
+    "knn": "routerbench.routers.paper:KNNRouter",
+    "mlp": "routerbench.routers.paper:MLPRouter",
+    "svr": "routerbench.routers.paper:SVRRouter",
+    "logreg": "routerbench.routers.logistic:LogisticRouter",
+    "mf": "routerbench.routers.logistic:FactorRouter",
+    "carrot": "routerbench.routers.registry:_carrot",
+    "prior": "routerbench.routers.control:PriorRouter",
+    "oracle": "routerbench.routers.baselines:OracleRouter",
+    "zero": "routerbench.routers.baselines:ZeroRouterBaseline",
+    "random": "routerbench.routers.baselines:RandomRouter",
+    "single": "routerbench.routers.baselines:SingleModelRouter",
+    "cascade": "routerbench.routers.cascade:CascadeRouter",
+    "rerank": "routerbench.routers.rerank:RerankRouter",
+}
+
+_REGISTERED: dict[str, Factory] = {}
+
+
+def _carrot(**params: Any) -> Router:
+    """Logistic quality plus a per-prompt cost regression (CARROT's quality-and-cost recipe)."""
+    from routerbench.routers.logistic import LogisticRouter
+
+    params.setdefault("cost", "regress")
+    return LogisticRouter(**params)
+
+
+def register(name: str, factory: Factory, *, overwrite: bool = False) -> None:
+    """Make ``get_router(name, **params)`` call ``factory(**params)``.
+
+    Parameters
+    ----------
+    name
+        Spec name; no colon (colons mark import paths and ``single:<model>``).
+    factory
+        A Router subclass or any callable returning a Router.
+    overwrite
+        Allow replacing an earlier registration or shadowing a built-in name.
+    """
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ConfigError(f"router name must be a non-empty string without ':', got {name!r}")
+    if not callable(factory):
+        raise ConfigError(f"router factory for {name!r} must be callable, got {factory!r}")
+    if not overwrite and (name in _REGISTERED or name in _BUILTIN):
+        raise ConfigError(f"router name {name!r} is already taken; pass overwrite=True")
+    _REGISTERED[name] = factory
+
+
+def unregister(name: str) -> None:
+    """Forget a name given to `register` (built-ins stay)."""
+    _REGISTERED.pop(name, None)
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> list[str]:
+    """Every router name `get_router` knows: registered, built-in and entry points."""
+    return sorted(set(_REGISTERED) | set(_BUILTIN) | set(_entry_points()))
+
+
+def _import_path(path: str, spec: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"router import path must look like 'package.module:Name', got {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"router spec {spec!r}: cannot import module {module_name!r} ({exc})"
+        ) from None
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ConfigError(
+                f"router spec {spec!r}: module {module_name!r} has no attribute {attr!r}"
+            ) from None
+    return obj
+
+
+def _resolve(spec: str) -> tuple[Factory, dict[str, Any]]:
+    """The factory a spec names, and parameters the spec itself carries."""
+    if spec in _REGISTERED:
+        return _REGISTERED[spec], {}
+    if spec in _BUILTIN:
+        return _import_path(_BUILTIN[spec], spec), {}
+    head, sep, tail = spec.partition(":")
+    if sep and head == "single":
+        if not tail:
+            raise ConfigError("router spec 'single:<model>' needs a model name after the colon")
+        return _import_path(_BUILTIN["single"], spec), {"model": tail}
+    if sep:
+        return _import_path(spec, spec), {}
+    eps = _entry_points()
+    if spec in eps:
+        try:
+            return eps[spec].load(), {}
+        except Exception as exc:  # a broken plug-in must not look like an unknown name
+            raise ConfigError(f"router entry point {spec!r} failed to load: {exc}") from exc
+    raise ConfigError(
+        f"unknown router {spec!r}; known: {', '.join(available())}, 'single:<model>', "
+        "or an import path 'package.module:ClassName'"
+    )
+
+
+def get_router(spec: str | Router, **params: Any) -> Router:
+    """Build a router from a spec; a Router instance is returned as is (no params allowed).
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (the message lists the known ones), an import path that
+        does not import, a factory that rejects the parameters, or one that
+        does not produce a `Router`.
+    """
+    if isinstance(spec, Router):
+        if params:
+            raise ConfigError("parameters given with a Router instance; set them on it instead")
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"router spec must be a non-empty string, got {spec!r}")
+    factory, implied = _resolve(spec.strip())
+    if isinstance(factory, type) and not issubclass(factory, Router):
+        raise ConfigError(
+            f"router spec {spec!r} names {factory.__module__}.{factory.__qualname__}, which is not "
+            "a subclass of routerbench.routers.Router"
+        )
+    if not callable(factory):
+        raise ConfigError(f"router spec {spec!r} names {factory!r}, which is not callable")
+    try:
+        router = factory(**{**implied, **params})
+    except TypeError as exc:
+        raise ConfigError(f"router {spec!r} rejected its parameters: {exc}") from exc
+    if not isinstance(router, Router):
+        raise ConfigError(
+            f"router spec {spec!r} produced a {type(router).__name__}, not a "
+            "routerbench.routers.Router"
+        )
+    return router
