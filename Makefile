@@ -16,11 +16,11 @@ run: $(STAMP)
 	$(BIN)/routerbench run $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m ruff check src tests benchmarks scripts examples
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check src tests benchmarks
+	$(BIN)/python -m ruff check src tests benchmarks scripts examples
 	$(BIN)/python -m ruff format --check src tests benchmarks
 
 bench: $(STAMP)

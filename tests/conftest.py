@@ -14,6 +14,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "realdata"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """Small matrix products run far faster on one BLAS thread on a shared 2-core box."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real-data folder; tests that need it skip cleanly without it."""
