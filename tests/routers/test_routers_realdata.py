@@ -19,7 +19,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.frontier import aiq, ndch, paired_bootstrap, realised, zero_router
+from routerbench.frontier import aiq, crossfit_aiq, ndch, paired_bootstrap, realised, zero_router
 from routerbench.routers import (
     FactorRouter,
     KNNRouter,
@@ -89,30 +89,6 @@ def realised_table(router: Router, test: Benchmark) -> tuple[np.ndarray, np.ndar
     """``[S, n]`` realised quality and cost of every setting of a router's sweep."""
     pairs = [realised(test.quality, test.cost, d.choice, d.called) for d in router.sweep(test)]
     return np.stack([q for q, _ in pairs]), np.stack([c for _, c in pairs])
-
-
-def crossfit_aiq(
-    q: np.ndarray, c: np.ndarray, window: tuple[float, float], *, reps: int = 20, seed: int = 0
-) -> float:
-    """AIQ with the frontier's settings chosen on one half of the prompts, scored on the other.
-
-    The plain NDCH picks, among hundreds of settings, those that got lucky on
-    these very prompts; choosing on half A and scoring on half B (and back,
-    over `reps` random halvings) removes that optimism. Costs are rescaled to
-    the full test size so the window stays the same.
-    """
-    n = q.shape[1]
-    rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(reps):
-        perm = rng.permutation(n)
-        halves = (perm[: n // 2], perm[n // 2 :])
-        for a, b in (halves, halves[::-1]):
-            chosen = ndch(c[:, a].sum(axis=1) * n / len(a), q[:, a].mean(axis=1))
-            keep = chosen.index[chosen.index >= 0]
-            held = ndch(c[keep][:, b].sum(axis=1) * n / len(b), q[keep][:, b].mean(axis=1))
-            scores.append(aiq(held, window))
-    return float(np.mean(scores))
 
 
 def score(

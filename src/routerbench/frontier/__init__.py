@@ -14,6 +14,7 @@ from routerbench.frontier.bootstrap import (
     paired_bootstrap,
     resample_weights,
 )
+from routerbench.frontier.crossfit import crossfit_aiq
 from routerbench.frontier.hull import Curve, as_curve, ndch
 from routerbench.frontier.metrics import (
     apgr,
@@ -45,6 +46,7 @@ __all__ = [
     "compare_aiq",
     "cost_save",
     "cpt",
+    "crossfit_aiq",
     "gap_at_oracle",
     "legacy_max_cost",
     "ndch",
