@@ -55,7 +55,9 @@ def user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (RouterBenchError, KeyError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(f"[bold red]error:[/] {msg}", markup=True, highlight=False)
+            err_console.print(
+                f"[bold red]error:[/] {msg}", markup=True, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -226,16 +228,127 @@ def download(
 @app.command()
 @user_errors
 def run(
-    data: Annotated[str, typer.Option("--data", help="Data file or folder, or 'default'.")] = (
-        "default"
-    ),
-    missing: MissingOpt = "error",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Experiment YAML (default: the shipped default.yaml)."),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", help="Data file or folder, or 'default'.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="Where runs execute: local | ray.")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (with --executor ray).")
+    ] = None,
+    n_jobs: Annotated[
+        int | None, typer.Option("--n-jobs", min=1, help="Parallel worker processes.")
+    ] = None,
+    missing: Annotated[
+        str | None,
+        typer.Option(
+            "--missing", help=f"Policy for unmeasured cells: {' | '.join(MISSING_POLICIES)}."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars (CI logs).")] = False,
 ) -> None:
-    """Run the main job on a benchmark (for now: load, validate and summarise it)."""
-    from routerbench.data.summary import summarize
+    """Run an experiment: every configured router, plus each model, Oracle and Zero, per dataset.
 
-    bench = load_with_status(data, missing)
-    render_summary(summarize(bench))
+    Writes results.parquet, aiq.csv, table1.csv and an HTML report to the output
+    folder; a re-run reuses every finished run.
+    """
+    from routerbench.experiment import load_config, run_experiment
+    from routerbench.experiment.config import parse_config
+
+    cfg, text = load_config(config)
+    overrides = {
+        "data": data,
+        "out": None if out is None else str(out),
+        "executor": executor,
+        "address": address,
+        "n_jobs": n_jobs,
+        "missing": missing,
+    }
+    if any(v is not None for v in overrides.values()):
+        merged = cfg.model_dump(exclude_unset=True)
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        cfg = parse_config(merged, source="command line")
+    result = run_experiment(
+        cfg,
+        config_text=text,
+        quiet=quiet,
+        console=err_console,
+        echo=lambda line: err_console.print(line, highlight=False, markup=False),
+    )
+    tag = "  (SYNTHETIC data)" if result.synthetic else ""
+    console.print(f"[bold]AIQ summary[/]{tag}", highlight=False)
+    try:
+        from routerbench.report import summary_lines
+
+        lines = summary_lines(result.aiq)
+    except ImportError:  # pragma: no cover - the report package ships with routerbench
+        lines = [
+            f"{r.protocol}/{r.dataset}/{r.system}: AIQ {r.aiq:.4g}" for r in result.aiq.itertuples()
+        ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    where = result.out_dir
+    report = f", {result.report}" if result.report is not None else ""
+    console.print(
+        f"wrote {where / 'results.parquet'}, {where / 'aiq.csv'}, {where / 'table1.csv'}{report} "
+        f"in {result.seconds:.1f} s",
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command()
+@user_errors
+def compare(
+    results_a: Annotated[str, typer.Argument(help="Output folder (or results.parquet) A.")],
+    results_b: Annotated[str, typer.Argument(help="Output folder (or results.parquet) B.")],
+    n_boot: Annotated[
+        int | None, typer.Option("--n-boot", min=1, help="Bootstrap replicates (default: A's).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Bootstrap seed (default: A's).")
+    ] = None,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="1 - CI coverage (default: A's).")
+    ] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write the table here.")] = None,
+) -> None:
+    """AIQ(A) − AIQ(B) per (dataset, system), with a paired bootstrap over the shared prompts."""
+    from routerbench.experiment.compare import compare_runs
+    from routerbench.experiment.evaluate import write_csv
+
+    table = compare_runs(results_a, results_b, n_boot=n_boot, seed=seed, alpha=alpha)
+    if csv is not None:
+        write_csv(table, csv)
+    level = float(table.attrs.get("alpha", 0.05))
+    view = Table(title=f"AIQ A − B (A = {results_a}, B = {results_b})")
+    multi = table["protocol"].nunique() > 1
+    for col in (["protocol"] if multi else []) + ["dataset", "system"]:
+        view.add_column(col)
+    for col in ("AIQ A", "AIQ B", "A − B", "CI", "p"):
+        view.add_column(col, justify="right")
+    view.add_column("")
+
+    def num(x: float) -> str:
+        return "–" if x != x else f"{x:.4g}"
+
+    for r in table.itertuples(index=False):
+        if r.n_runs == 0:
+            cells = ["–", "–", "–", r.note, "", ""]
+        else:
+            sig = "*" if r.p_value < level else ""
+            ci = f"[{num(r.ci_low)}, {num(r.ci_high)}]"
+            cells = [num(r.aiq_a), num(r.aiq_b), f"{r.diff:+.4g}", ci, num(r.p_value), sig]
+        head = ([r.protocol] if multi else []) + [r.dataset, r.system]
+        view.add_row(*head, *cells)
+    console.print(view)
+    console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
 def main() -> None:  # pragma: no cover - console entry point

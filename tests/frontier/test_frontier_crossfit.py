@@ -44,3 +44,11 @@ def test_shape_errors() -> None:
         crossfit_aiq(np.ones((2, 3)), np.ones((2, 4)), (0.0, 1.0))
     with pytest.raises(ValueError, match="two prompts"):
         crossfit_aiq(np.ones((1, 1)), np.ones((1, 1)), (0.0, 1.0))
+
+
+def test_settings_that_all_score_zero_on_a_half_give_zero_not_an_error() -> None:
+    q = np.zeros((3, 10))
+    q[:, 0] = 1.0  # only one prompt is ever answered right
+    c = np.ones((3, 10)) * np.array([[1.0], [2.0], [3.0]])
+    value = crossfit_aiq(q, c, (10.0, 30.0), reps=5)
+    assert 0.0 <= value <= 0.1

@@ -55,6 +55,9 @@ def crossfit_aiq(
         for a, b in (halves, halves[::-1]):
             chosen = ndch(c[:, a].sum(axis=1) * n / len(a), q[:, a].mean(axis=1))
             keep = chosen.index[chosen.index >= 0]
+            if keep.size == 0:  # every setting scored 0 on half A: the policy answers nothing
+                scores.append(0.0)
+                continue
             scores.append(
                 held_out_mean(
                     c[keep][:, b].sum(axis=1) * n / len(b),
