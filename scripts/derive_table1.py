@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from routerbench.data.datasets import PAPER_MODELS, PAPER_TOKEN_PRICES
+
 HERE = Path(__file__).resolve().parents[1] / "src" / "routerbench" / "data" / "resources"
 REALDATA = (
     Path(sys.argv[1])
@@ -25,37 +27,13 @@ REALDATA = (
     else Path(__file__).resolve().parents[2] / "shared" / "realdata"
 )
 
-MODELS = (
-    "WizardLM/WizardLM-13B-V1.2",
-    "claude-instant-v1",
-    "claude-v1",
-    "claude-v2",
-    "gpt-3.5-turbo-1106",
-    "gpt-4-1106-preview",
-    "meta/code-llama-instruct-34b-chat",
-    "meta/llama-2-70b-chat",
-    "mistralai/mistral-7b-chat",
-    "mistralai/mixtral-8x7b-chat",
-    "zero-one-ai/Yi-34B-Chat",
-)
+MODELS = PAPER_MODELS
 GPT4, GPT35, MIXTRAL = "gpt-4-1106-preview", "gpt-3.5-turbo-1106", "mistralai/mixtral-8x7b-chat"
 
 # $ per 1M tokens (input, output): withmartian/routerbench routers/common.py TOKEN_COSTS
 # (commit 30e0925ac07a45108b9ee82086040a5664ea83e6). That file writes them as
 # X / 10_000_000 per token; the released per-row costs match X per 1_000_000 tokens.
-PRICES = {
-    "WizardLM/WizardLM-13B-V1.2": (0.3, 0.3),
-    "claude-instant-v1": (0.8, 2.4),
-    "claude-v1": (8.0, 24.0),
-    "claude-v2": (8.0, 24.0),
-    "gpt-3.5-turbo-1106": (1.0, 2.0),
-    "gpt-4-1106-preview": (10.0, 30.0),
-    "meta/code-llama-instruct-34b-chat": (0.776, 0.776),
-    "meta/llama-2-70b-chat": (0.9, 0.9),
-    "mistralai/mistral-7b-chat": (0.2, 0.2),
-    "mistralai/mixtral-8x7b-chat": (0.6, 0.6),
-    "zero-one-ai/Yi-34B-Chat": (0.8, 0.8),
-}
+PRICES = PAPER_TOKEN_PRICES
 
 # Prompt counts of the RouterBench 5-shot release per dataset. arc/winogrande/mbpp are
 # counted from the rows below; mmlu/hellaswag/gsm8k/mtbench as reported for the same

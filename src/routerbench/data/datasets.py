@@ -7,6 +7,8 @@ one to the other, so every reader and report agrees.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,24 @@ PAPER_MODELS: tuple[str, ...] = (
     "mistralai/mixtral-8x7b-chat",
     "zero-one-ai/Yi-34B-Chat",
 )
+
+#: Per-token list prices (USD per million tokens, prompt and completion) of the 11
+#: RouterBench models, as the original code priced them (withmartian/routerbench,
+#: ``routers/common.py``; that file writes them as X / 10,000,000 per token, but the
+#: released per-row costs match X per 1,000,000). None of these models has a per-request fee there.
+PAPER_TOKEN_PRICES: Mapping[str, tuple[float, float]] = {
+    "WizardLM/WizardLM-13B-V1.2": (0.3, 0.3),
+    "claude-instant-v1": (0.8, 2.4),
+    "claude-v1": (8.0, 24.0),
+    "claude-v2": (8.0, 24.0),
+    "gpt-3.5-turbo-1106": (1.0, 2.0),
+    "gpt-4-1106-preview": (10.0, 30.0),
+    "meta/code-llama-instruct-34b-chat": (0.776, 0.776),
+    "meta/llama-2-70b-chat": (0.9, 0.9),
+    "mistralai/mistral-7b-chat": (0.2, 0.2),
+    "mistralai/mixtral-8x7b-chat": (0.6, 0.6),
+    "zero-one-ai/Yi-34B-Chat": (0.8, 0.8),
+}
 
 _EXACT = {
     "grade-school-math": "gsm8k",
