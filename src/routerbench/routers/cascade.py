@@ -17,6 +17,7 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.decision import NO_ANSWER, Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
+from routerbench.routers.costs import dataset_rows, group_means
 
 #: The paper's per-prompt budgets T in dollars (withmartian/routerbench,
 #: configs/evaluate_routers.yaml, ``max_cost_per_response_list``).
@@ -72,22 +73,12 @@ class ExpectedCost:
     @classmethod
     def fit(cls, train: Benchmark, *, per_dataset: bool = True) -> ExpectedCost:
         """Means over `train`; `per_dataset=False` keeps only the overall row."""
-        overall = train.cost.mean(axis=0)
-        if not per_dataset:
-            return cls((), overall[None, :].copy())
-        names = tuple(train.datasets)
-        labels = train.prompts["dataset"].to_numpy()
-        rows = [train.cost[labels == d].mean(axis=0) for d in names]  # loop over datasets
-        return cls(names, np.vstack([*rows, overall]))
+        names = tuple(train.datasets) if per_dataset else ()
+        return cls(names, group_means(train.cost, train.prompts["dataset"].to_numpy(), names))
 
     def rows_of(self, bench: Benchmark) -> np.ndarray:
         """Row of `table` for each prompt of `bench` (overall row for unseen datasets)."""
-        lookup = {d: k for k, d in enumerate(self.datasets)}
-        fallback = len(self.datasets)
-        labels = bench.prompts["dataset"].to_numpy()
-        uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
-        codes = np.array([lookup.get(u, fallback) for u in uniques], dtype=np.intp)
-        return codes[inverse] if len(labels) else np.zeros(0, dtype=np.intp)
+        return dataset_rows(self.datasets, bench.prompts["dataset"].to_numpy())
 
 
 def check_rate(value: float, name: str) -> float:

@@ -49,6 +49,20 @@ def group_means(values: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) 
     return np.vstack(rows)
 
 
+def dataset_rows(names: tuple[str, ...], labels: np.ndarray) -> np.ndarray:
+    """Row of a `group_means` table for each label: its dataset's row, else the overall row.
+
+    Vectorised over prompts: each distinct label is looked up once.
+    """
+    lookup = {d: k for k, d in enumerate(names)}
+    labels = np.asarray(labels)
+    if not len(labels):
+        return np.zeros(0, dtype=np.intp)
+    uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
+    codes = np.array([lookup.get(u, len(names)) for u in uniques], dtype=np.intp)
+    return codes[inverse]
+
+
 class CostModel:
     """Fitted estimator of ĉ[i, j] (dollars per call) for the prompts of a benchmark.
 
@@ -122,10 +136,7 @@ class CostModel:
         self.smear_ = np.array(smear)
 
     def _dataset_rows(self, bench: Benchmark) -> np.ndarray:
-        lookup = {d: k for k, d in enumerate(self.datasets_)}
-        overall = len(self.datasets_)
-        labels = bench.prompts["dataset"].to_numpy()
-        return np.array([lookup.get(d, overall) for d in labels], dtype=np.intp)
+        return dataset_rows(self.datasets_, bench.prompts["dataset"].to_numpy())
 
     def predict(self, bench: Benchmark, features: np.ndarray | None = None) -> np.ndarray:
         """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token)."""
