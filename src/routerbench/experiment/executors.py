@@ -102,12 +102,8 @@ def _family(router: Any, spec: str) -> str:
 
 
 def _realised(decision: Decision, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+    """Per-prompt (quality, cost); a cascade's judge dollars arrive as `Decision.extra_cost`."""
     q, c = decision.realised(test)
-    per_call = float(decision.params.get("judge_cost_per_call", 0.0) or 0.0)
-    if per_call:  # a cascade's judge is paid per model called; the table has no judge column
-        from routerbench.routers.cascade import judge_cost_of
-
-        c = c + judge_cost_of(decision)
     return np.asarray(q, dtype=float), np.asarray(c, dtype=float)
 
 

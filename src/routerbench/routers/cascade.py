@@ -176,7 +176,8 @@ class CascadeRouter(Router):
     judge_cost
         Dollars per judge call. It counts against the budget and is recorded in
         each decision's params as ``judge_cost_per_call``; the table holds no
-        judge column, so add it with `judge_cost_of` (see there).
+        judge column, so each decision carries it as ``extra_cost`` (one judge
+        call per model called), which `Decision.realised` adds.
     per_dataset
         Order and budget models by per-dataset train means (prompt's dataset is
         known metadata); False uses one order for all prompts.
