@@ -99,6 +99,18 @@ def text(value: Any, *, source: Path, column: str, lineno: int) -> str:
     return value
 
 
+def number_field(obj: dict[str, Any], dotted: str, *, source: Path, lineno: int) -> float:
+    """`get_field` then `number`, the error naming the same dotted field."""
+    value = get_field(obj, dotted, source=source, lineno=lineno)
+    return number(value, source=source, column=dotted, lineno=lineno)
+
+
+def text_field(obj: dict[str, Any], dotted: str, *, source: Path, lineno: int) -> str:
+    """`get_field` then `text`, the error naming the same dotted field."""
+    value = get_field(obj, dotted, source=source, lineno=lineno)
+    return text(value, source=source, column=dotted, lineno=lineno)
+
+
 def parse_correct(values: pd.Series, *, source: Path, column: str) -> np.ndarray:
     """Correctness cells (True/False, 1/0) as 1.0/0.0; anything else names its row.
 

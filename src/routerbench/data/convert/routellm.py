@@ -18,10 +18,10 @@ from routerbench.data.convert._common import (
     finish,
     get_field,
     iter_jsonl,
-    number,
+    number_field,
     parse_correct,
     read_csv_text,
-    text,
+    text_field,
 )
 from routerbench.data.convert.pricing import (
     CHARS_PER_TOKEN,
@@ -149,14 +149,7 @@ def _answers(user_prompt: str, turn: int) -> list[str]:
 def _questions(path: Path) -> dict[int, tuple[str, list[str]]]:
     out: dict[int, tuple[str, list[str]]] = {}
     for lineno, rec in iter_jsonl(path):
-        qid = int(
-            number(
-                get_field(rec, "question_id", source=path, lineno=lineno),
-                source=path,
-                column="question_id",
-                lineno=lineno,
-            )
-        )
+        qid = int(number_field(rec, "question_id", source=path, lineno=lineno))
         turns = get_field(rec, "turns", source=path, lineno=lineno)
         if not isinstance(turns, list) or not turns or not all(isinstance(t, str) for t in turns):
             raise DataError(
@@ -176,20 +169,8 @@ def _judgements(path: Path, questions: Mapping[int, Any]) -> pd.DataFrame:
     rows = []
     seen: dict[tuple[int, str, int], int] = {}
     for lineno, rec in iter_jsonl(path):
-        qid = int(
-            number(
-                get_field(rec, "question_id", source=path, lineno=lineno),
-                source=path,
-                column="question_id",
-                lineno=lineno,
-            )
-        )
-        model = text(
-            get_field(rec, "model", source=path, lineno=lineno),
-            source=path,
-            column="model",
-            lineno=lineno,
-        )
+        qid = int(number_field(rec, "question_id", source=path, lineno=lineno))
+        model = text_field(rec, "model", source=path, lineno=lineno)
         turn = get_field(rec, "turn", source=path, lineno=lineno)
         if turn not in (1, 2) or isinstance(turn, bool):
             raise DataError(
@@ -198,12 +179,7 @@ def _judgements(path: Path, questions: Mapping[int, Any]) -> pd.DataFrame:
                 column="turn",
                 row=f"line {lineno}",
             )
-        score = number(
-            get_field(rec, "score", source=path, lineno=lineno),
-            source=path,
-            column="score",
-            lineno=lineno,
-        )
+        score = number_field(rec, "score", source=path, lineno=lineno)
         if not 1 <= score <= 10:
             hint = ""
             if score == -1:

@@ -13,7 +13,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from routerbench.data.convert._common import finish, get_field, iter_jsonl, number, text
+from routerbench.data.convert._common import (
+    finish,
+    get_field,
+    iter_jsonl,
+    number_field,
+    text_field,
+)
 from routerbench.errors import DataError
 
 OutOfRange = Literal["clip", "error"]
@@ -36,12 +42,7 @@ def _read_model_file(path: Path) -> pd.DataFrame:
     rows = []
     seen: dict[str, int] = {}
     for lineno, rec in iter_jsonl(path):
-        gid = text(
-            get_field(rec, "global_index", source=path, lineno=lineno),
-            source=path,
-            column="global_index",
-            lineno=lineno,
-        )
+        gid = text_field(rec, "global_index", source=path, lineno=lineno)
         prefix, sep, _n = gid.rpartition("_")
         if not sep or not prefix:
             raise DataError(
@@ -58,24 +59,9 @@ def _read_model_file(path: Path) -> pd.DataFrame:
                 row=f"line {lineno}",
             )
         seen[gid] = lineno
-        question = text(
-            get_field(rec, "question", source=path, lineno=lineno),
-            source=path,
-            column="question",
-            lineno=lineno,
-        )
-        score = number(
-            get_field(rec, "evaluation_result.score", source=path, lineno=lineno),
-            source=path,
-            column="evaluation_result.score",
-            lineno=lineno,
-        )
-        cost = number(
-            get_field(rec, "evaluation_result.inference_cost", source=path, lineno=lineno),
-            source=path,
-            column="evaluation_result.inference_cost",
-            lineno=lineno,
-        )
+        question = text_field(rec, "question", source=path, lineno=lineno)
+        score = number_field(rec, "evaluation_result.score", source=path, lineno=lineno)
+        cost = number_field(rec, "evaluation_result.inference_cost", source=path, lineno=lineno)
         if cost < 0:
             raise DataError(
                 f"expected a cost >= 0 dollars, got {cost!r}",
