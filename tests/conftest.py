@@ -55,6 +55,18 @@ def make_bench(n: int = 40, m: int = 4, seed: int = 0, datasets=("mmlu", "gsm8k"
     return Benchmark(prompts, tuple(f"model-{j}" for j in range(m)), quality, cost, source="test")
 
 
+def bench_from_arrays(quality, cost, datasets=None, source: str = "test") -> Benchmark:
+    """A benchmark from hand-written quality and (broadcastable) cost, models m0, m1, ..."""
+    q = np.asarray(quality, dtype=float)
+    n, m = q.shape
+    ds = ["mmlu"] * n if datasets is None else list(datasets)
+    prompts = pd.DataFrame(
+        {"sample_id": [f"p{i}" for i in range(n)], "task": ds, "prompt": ["x"] * n}
+    )
+    c = np.broadcast_to(np.asarray(cost, dtype=float), (n, m)).copy()
+    return Benchmark(prompts, tuple(f"m{j}" for j in range(m)), q, c, source=source)
+
+
 @pytest.fixture
 def small_bench() -> Benchmark:
     return make_bench()

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import bench_from_arrays
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import NO_ANSWER
@@ -25,17 +26,8 @@ from routerbench.routers.cascade import (
     judge_cost_of,
 )
 
-
 # --------------------------------------------------------------------------- helpers
-def bench(quality, cost, datasets=None, source: str = "test") -> Benchmark:
-    q = np.asarray(quality, dtype=float)
-    n, m = q.shape
-    ds = ["mmlu"] * n if datasets is None else list(datasets)
-    prompts = pd.DataFrame(
-        {"sample_id": [f"p{i}" for i in range(n)], "task": ds, "prompt": ["x"] * n}
-    )
-    c = np.broadcast_to(np.asarray(cost, dtype=float), (n, m)).copy()
-    return Benchmark(prompts, tuple(f"m{j}" for j in range(m)), q, c, source=source)
+bench = bench_from_arrays
 
 
 def random_bench(n: int, m: int, seed: int, datasets=("mmlu", "gsm8k")) -> Benchmark:

@@ -8,26 +8,17 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import bench_from_arrays
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError, DataError, NotFittedError
 from routerbench.routers.cascade import PAPER_ERROR_RATES
 from routerbench.routers.rerank import RerankRouter
 
-
-def bench(quality, cost, datasets=None) -> Benchmark:
-    q = np.asarray(quality, dtype=float)
-    n, m = q.shape
-    ds = ["mmlu"] * n if datasets is None else list(datasets)
-    prompts = pd.DataFrame(
-        {"sample_id": [f"p{i}" for i in range(n)], "task": ds, "prompt": ["x"] * n}
-    )
-    c = np.broadcast_to(np.asarray(cost, dtype=float), (n, m)).copy()
-    return Benchmark(prompts, tuple(f"m{j}" for j in range(m)), q, c, source="test")
+bench = bench_from_arrays
 
 
 def random_bench(n: int, m: int, seed: int, binary: bool = True) -> Benchmark:
