@@ -396,10 +396,11 @@ def evaluate(
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, columns: Sequence[str] | None = None) -> Path:
-    """Write a table atomically with fixed float formatting, so equal inputs give equal bytes."""
+    """Write a table atomically; floats print as their shortest exact repr, so equal inputs
+    give equal bytes and nothing is rounded away."""
     from routerbench.io import write_atomic
 
     out = frame if columns is None else frame.loc[:, list(columns)]
     return write_atomic(
-        path, lambda p: out.to_csv(p, index=False, float_format="%.10g", lineterminator="\n")
+        path, lambda p: out.to_csv(p, index=False, lineterminator="\n")
     )

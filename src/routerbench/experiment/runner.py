@@ -325,7 +325,7 @@ def run_experiment(
         job_seconds=job_seconds,
     )
     if report:
-        result.report = _write_report(result, bench, text, say)
+        result.report = _write_report(result, bench, text)
         result.seconds = time.perf_counter() - t0
     return result
 
@@ -362,16 +362,10 @@ def _write_provenance(
     write_text_atomic(out / "config.yaml", text)
 
 
-def _write_report(
-    result: ExperimentResult, bench: Benchmark, text: str, say: Callable[[str], None]
-) -> Path | None:
-    """The HTML report and plots, if the report package is available."""
-    try:
-        from routerbench.report import oracle_selection, write_report
-    except ImportError:  # pragma: no cover - the report package ships with routerbench
-        say("report: routerbench.report is not available; wrote the tables only")
-        return None
+def _write_report(result: ExperimentResult, bench: Benchmark, text: str) -> Path:
+    """The HTML report and plots (the runner has already written the tables)."""
     from routerbench import __version__
+    from routerbench.report import oracle_selection, write_report
 
     return write_report(
         result.out_dir,
@@ -384,4 +378,5 @@ def _write_report(
         version=__version__,
         runtime_s=result.seconds,
         synthetic=result.synthetic,
+        write_tables=False,
     )

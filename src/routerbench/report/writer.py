@@ -87,6 +87,7 @@ def write_report(
     title: str = DEFAULT_TITLE,
     log_cost: bool = True,
     formats: Sequence[str] = FORMATS,
+    write_tables: bool = True,
 ) -> Path:
     """Write the plots, ``table1.csv``, ``aiq.csv`` and the self-contained ``index.html``.
 
@@ -111,6 +112,9 @@ def write_report(
         Log cost axes (default) or linear.
     formats
         Image formats to write; PNG is always written, since the page inlines it.
+    write_tables
+        Also write ``table1.csv`` and ``aiq.csv``; the experiment runner passes
+        False because it has already written them in the same format.
 
     Returns
     -------
@@ -200,9 +204,9 @@ def write_report(
             )
         )
 
-    if table1 is not None:
+    if write_tables and table1 is not None:
         write_text_atomic(out / "table1.csv", table1.to_csv(index=False))
-    if aiq is not None:
+    if write_tables and aiq is not None:
         write_text_atomic(out / "aiq.csv", aiq.to_csv(index=False))
     summary = summary_lines(aiq) if aiq is not None and not aiq.empty else []
     page = page_html(
