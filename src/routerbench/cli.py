@@ -20,13 +20,63 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from routerbench.data.benchmark import MISSING_POLICIES, Benchmark
 from routerbench.errors import ConfigError, RouterBenchError, Terminated
 from routerbench.io import explain_os_error
 
+
+def _base(cls: type, name: str) -> type[Exception]:
+    """Click's exception class `name` as this Typer uses it (newer Typers vendor click)."""
+    return next(c for c in cls.__mro__ if c.__name__ == name)
+
+
+_UsageError = _base(typer.BadParameter, "UsageError")
+_ClickException = _base(typer.BadParameter, "ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """The command group, with usage errors (bad option values, missing arguments) as one line.
+
+    Click would print a usage block and a boxed message; a user (and a log line)
+    gets ``error: Invalid value for '--alpha': ... (see 'routerbench compare --help')``
+    and exit code 2 instead, like every other error routerbench reports.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]  # no arguments: help is the answer
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                fail(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+            sys.exit(2)
+        except _ClickException as exc:
+            code = int(getattr(exc, "exit_code", 1))
+            fail(exc.format_message(), code)  # type: ignore[attr-defined]
+            sys.exit(code)
+        except typer.Abort:
+            fail("interrupted", 130)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
     name="routerbench",
+    cls=OneLineErrors,
     help="Benchmark and evaluate LLM routers on the cost–quality plane.",
     no_args_is_help=True,
     add_completion=False,

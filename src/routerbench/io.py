@@ -77,6 +77,8 @@ def atomic_path(target: str | Path, *, durable: bool = False) -> Iterator[Path]:
         os.replace(tmp_path, target)
         tmp_path = None
     except OSError as exc:
+        if _names_a_temp_of(exc.filename, target):
+            exc.filename = str(target)  # the user chose the target, not our temp name
         if exc.filename is None:
             if exc.errno is not None:  # str(exc) then names the file too
                 exc.filename = str(target)
@@ -87,6 +89,18 @@ def atomic_path(target: str | Path, *, durable: bool = False) -> Iterator[Path]:
         if tmp_path is not None:
             with contextlib.suppress(OSError):
                 tmp_path.unlink()
+
+
+def _names_a_temp_of(filename: object, target: Path) -> bool:
+    """True when `filename` is one of atomic_path's temporary names for `target`."""
+    if not isinstance(filename, str):
+        return False
+    tmp = Path(filename)
+    return (
+        tmp.parent == target.parent
+        and tmp.name.startswith(f".{target.name}.")
+        and tmp.name.endswith(TEMP_SUFFIX)
+    )
 
 
 def write_atomic(

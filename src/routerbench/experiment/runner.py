@@ -32,7 +32,7 @@ from routerbench.experiment.evaluate import (
 )
 from routerbench.experiment.executors import JobResult, RunOutput, WorkerContext, execute
 from routerbench.experiment.plan import Plan, make_plan
-from routerbench.io import atomic_path, write_atomic, write_text_atomic
+from routerbench.io import TEMP_SUFFIX, atomic_path, write_atomic, write_text_atomic
 
 try:  # POSIX; elsewhere the output lock is a plain exclusive file
     import fcntl
@@ -364,6 +364,9 @@ def _run_locked(
     """The run proper, with the output folder locked; `rows_of` fills as runs are saved."""
     out = Path(config.out)
     notes: list[str] = []
+    stale = _remove_stale_temps(out)
+    if stale:
+        notes.append(f"removed {stale} temp file(s) that a killed run left in {out}")
     for run in plan.runs:
         rows = read_finished(out, run.run_id, notes=notes)
         if rows is not None:
@@ -494,6 +497,21 @@ class OutputLock:
                 os.unlink(self.path)
             os.close(self._fd)
             self._fd = None
+
+
+def _remove_stale_temps(out: Path) -> int:
+    """Delete temp files a killed run left (SIGKILL skips every cleanup) under `out`.
+
+    Safe because the caller holds the folder's lock: no live run of this
+    folder is writing them.
+    """
+    removed = 0
+    for path in out.rglob(f".*{TEMP_SUFFIX}"):
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def _folder_state(out: Path) -> tuple[Path | None, set[Path]]:
