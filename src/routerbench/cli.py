@@ -385,7 +385,9 @@ def run(
             config_text=text,
             quiet=quiet,
             console=err_console,
-            echo=lambda line: err_console.print(line, highlight=False, markup=False),
+            echo=lambda line: err_console.print(
+                line, highlight=False, markup=False, soft_wrap=True
+            ),
         )
     tag = "  (SYNTHETIC data)" if result.synthetic else ""
     console.print(f"[bold]AIQ summary[/]{tag}", highlight=False)

@@ -228,7 +228,7 @@ class ExperimentConfig(_Strict):
     @classmethod
     def _missing(cls, value: str) -> str:
         if value not in MISSING_POLICIES:
-            raise ValueError(f"expected one of {', '.join(MISSING_POLICIES)}, got {value!r}")
+            raise ValueError(f"expected one of {', '.join(MISSING_POLICIES)}")
         return value
 
     @field_validator("datasets", "models")

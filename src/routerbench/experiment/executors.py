@@ -180,8 +180,9 @@ def _fitted_router(bench: Benchmark, job: Job, ctx: WorkerContext) -> tuple[Any,
     router = get_router(job.system.spec, **params)
     router.fit(bench.subset(job.train_index))
     if ctx.cache_routers:
-        # An unpicklable plug-in is simply not cached.
-        with contextlib.suppress(Exception), atomic_path(path) as tmp, tmp.open("wb") as f:
+        # An unpicklable plug-in is simply not cached; a full disk still stops the run.
+        unpicklable = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
+        with contextlib.suppress(*unpicklable), atomic_path(path) as tmp, tmp.open("wb") as f:
             pickle.dump(router, f, protocol=pickle.HIGHEST_PROTOCOL)
     return router, True
 

@@ -328,6 +328,9 @@ def run_experiment(
     # Everything that can be checked is checked before the output folder is touched.
     bench = prepare_benchmark(config, bench)
     plan = make_plan(bench, config)
+    cache = config.embedding.cache
+    if cache and Path(cache).exists() and not Path(cache).is_dir():
+        raise ConfigError(f"embedding.cache: {cache} is a file, expected a folder")
     before = _folder_state(out)
     rows_of: dict[str, list[dict[str, Any]]] = {}
     try:
