@@ -382,6 +382,28 @@ def _(env, mp):
     return _run(env, cfg), f"embedding.cache: {blocker} is a file, expected a folder"
 
 
+@case("run: --out name too long")
+def _(env, mp):
+    env.out = env.root / ("o" * 300)
+    return _run(env, env.spy_config()), f"{env.out}: the name is too long; choose a shorter path"
+
+
+@case("run: config indented with a tab")
+def _(env, mp):
+    cfg = env.config("bootstrap:\n\tn_boot: 5\n")
+    return _run(env, cfg), (
+        f"{cfg}: line 2, column 1: found character '\\t' that cannot start any token"
+    )
+
+
+@case("run: config is binary")
+def _(env, mp):
+    cfg = env.config(b"PAR1\x00\x15\x04\xff\x15")
+    return _run(env, cfg), (
+        f"{cfg}: byte 7 (0xff, line 1) is not valid UTF-8; save the file as UTF-8"
+    )
+
+
 @case("convert: .xlsx output")
 def _(env, mp):
     dest = env.out / "bench.xlsx"
@@ -512,6 +534,20 @@ def _(env, mp):
     blocker.write_text("x")
     return ["download", "--dest", blocker / "sub", "--quiet"], (
         f"{blocker / 'sub'}: a part of the path is a file, not a folder; choose another path"
+    )
+
+
+@case("download: a file name with a folder in it")
+def _(env, mp):
+    return ["download", "--dest", env.root / "hub", "--files", "../secrets", "--quiet"], (
+        "files: expected a plain file name, got '../secrets'"
+    )
+
+
+@case("compare: a file that is not results.parquet")
+def _(env, mp):
+    return ["compare", env.data, env.data], (
+        f"{env.data}: not an experiment output (no results.parquet in it)"
     )
 
 
