@@ -113,7 +113,8 @@ def user_errors(fn: F) -> F:
 
     Caught: routerbench's own errors (`RouterBenchError`, unknown names included),
     file-system errors (`OSError`: permission, read-only, full disk, not a
-    folder, ...; the line names the path and what to do) and Ctrl-C (exit 130).
+    folder, ...; the line names the path and what to do) and Ctrl-C (exit 130;
+    SIGTERM inside `sigterm_as_interrupt`, 143).
     Anything else is a bug and keeps its traceback.
     """
 
@@ -125,8 +126,8 @@ def user_errors(fn: F) -> F:
             raise fail(str(exc), getattr(exc, "exit_code", 2)) from None
         except OSError as exc:
             raise fail(explain_os_error(exc)) from None
-        except KeyboardInterrupt:
-            raise fail("interrupted", 130) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143)
+            raise fail("interrupted", 143 if isinstance(exc, Terminated) else 130) from None
 
     return wrapper  # type: ignore[return-value]
 

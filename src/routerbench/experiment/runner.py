@@ -335,20 +335,21 @@ def run_experiment(
     rows_of: dict[str, list[dict[str, Any]]] = {}
     try:
         with OutputLock(out):
-            return _run_locked(
-                config, bench, plan, rows_of, t0=t0, say=say, config_text=config_text,
-                quiet=quiet, console=console, report=report,
-            )  # fmt: skip
+            try:
+                return _run_locked(
+                    config, bench, plan, rows_of, t0=t0, say=say, config_text=config_text,
+                    quiet=quiet, console=console, report=report,
+                )  # fmt: skip
+            except BaseException:
+                # Still holding the lock: no other run can be creating folders right now.
+                _prune_new_folders(out, before)
+                raise
     except KeyboardInterrupt as exc:
-        _prune_new_folders(out, before)
         raise InterruptedRun(
             f"interrupted: {len(rows_of)} of {len(plan.runs)} runs saved; "
             "re-run the same command to resume",
             exit_code=143 if isinstance(exc, Terminated) else 130,
         ) from None
-    except BaseException:
-        _prune_new_folders(out, before)
-        raise
 
 
 def _run_locked(
@@ -469,11 +470,13 @@ class OutputLock:
         return LockedError(f"another run holds {self.out}; wait or choose another --out")
 
     def __enter__(self) -> OutputLock:
+        before = _folder_state(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
+                _prune_new_folders(self.out, before)  # nothing left behind by a failed start
                 exc.filename = str(self.out)  # the folder is what the user chose
                 raise
             try:
