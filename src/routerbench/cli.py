@@ -6,22 +6,77 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from routerbench.data.benchmark import MISSING_POLICIES, Benchmark
-from routerbench.errors import RouterBenchError
+from routerbench.errors import ConfigError, RouterBenchError, Terminated
+from routerbench.io import explain_os_error
+
+
+def _base(cls: type, name: str) -> type[Exception]:
+    """Click's exception class `name` as this Typer uses it (newer Typers vendor click)."""
+    return next(c for c in cls.__mro__ if c.__name__ == name)
+
+
+_UsageError = _base(typer.BadParameter, "UsageError")
+_ClickException = _base(typer.BadParameter, "ClickException")
+
+
+class OneLineErrors(TyperGroup):
+    """The command group, with usage errors (bad option values, missing arguments) as one line.
+
+    Click would print a usage block and a boxed message; a user (and a log line)
+    gets ``error: Invalid value for '--alpha': ... (see 'routerbench compare --help')``
+    and exit code 2 instead, like every other error routerbench reports.
+    """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]  # no arguments: help is the answer
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                fail(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+            sys.exit(2)
+        except _ClickException as exc:
+            code = int(getattr(exc, "exit_code", 1))
+            fail(exc.format_message(), code)  # type: ignore[attr-defined]
+            sys.exit(code)
+        except typer.Abort:
+            fail("interrupted", 130)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 app = typer.Typer(
     name="routerbench",
+    cls=OneLineErrors,
     help="Benchmark and evaluate LLM routers on the cost–quality plane.",
     no_args_is_help=True,
     add_completion=False,
@@ -46,21 +101,57 @@ TrustOpt = Annotated[
 ]
 
 
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``error: MESSAGE`` as one line on stderr; return the `typer.Exit` to raise."""
+    line = " ".join(str(message).split())  # one line, whatever the message held
+    err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
 def user_errors(fn: F) -> F:
-    """Turn RouterBenchError into a one-line message and exit code 2."""
+    """Turn every error a user can cause into one line on stderr and exit code 2.
+
+    Caught: routerbench's own errors (`RouterBenchError`, unknown names included),
+    file-system errors (`OSError`: permission, read-only, full disk, not a
+    folder, ...; the line names the path and what to do) and Ctrl-C (exit 130;
+    SIGTERM inside `sigterm_as_interrupt`, 143).
+    Anything else is a bug and keeps its traceback.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (RouterBenchError, KeyError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(
-                f"[bold red]error:[/] {msg}", markup=True, highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(2) from None
+        except RouterBenchError as exc:
+            raise fail(str(exc), getattr(exc, "exit_code", 2)) from None
+        except OSError as exc:
+            raise fail(explain_os_error(exc)) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143)
+            raise fail("interrupted", 143 if isinstance(exc, Terminated) else 130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Deliver SIGTERM as `Terminated` (a KeyboardInterrupt) while a long command runs.
+
+    The default SIGTERM action ends the process at once: no "what was saved"
+    line, workers left to their watchdogs. As an interrupt it unwinds like
+    Ctrl-C: workers are stopped, temp files removed, one line printed, exit 143.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_missing(policy: str) -> None:
@@ -130,11 +221,25 @@ def info(
         render_summary(summary)
 
 
+#: What `convert` can write, by suffix.
+OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+def _check_dest(dest: Path) -> None:
+    """Refuse an output path `convert` cannot write, before any input is read."""
+    allowed = ", ".join(OUTPUT_SUFFIXES)
+    if dest.is_dir():
+        raise ConfigError(f"{dest}: is a folder; give an output file ending in {allowed}")
+    if dest.suffix.lower() not in OUTPUT_SUFFIXES:
+        got = f"got {dest.suffix!r}" if dest.suffix else "it has no suffix"
+        raise ConfigError(f"{dest}: the output file must end in {allowed} ({got})")
+
+
 @app.command()
 @user_errors
 def convert(
     src: Annotated[str, typer.Argument(help="Input file or folder (any supported layout).")],
-    dest: Annotated[Path, typer.Argument(help="Output file: .parquet (default), .csv or .jsonl.")],
+    dest: Annotated[Path, typer.Argument(help="Output file ending in .parquet, .csv or .jsonl.")],
     source: Annotated[
         str,
         typer.Option(
@@ -159,6 +264,7 @@ def convert(
     from routerbench.data.convert import SOURCES, convert_file, detect_source
     from routerbench.data.writers import write_long
 
+    _check_dest(dest)
     kinds = ("auto", "routerbench", *SOURCES)
     if source not in kinds:
         raise typer.BadParameter(
@@ -274,13 +380,16 @@ def run(
         merged = cfg.model_dump(exclude_unset=True)
         merged.update({k: v for k, v in overrides.items() if v is not None})
         cfg = parse_config(merged, source="command line")
-    result = run_experiment(
-        cfg,
-        config_text=text,
-        quiet=quiet,
-        console=err_console,
-        echo=lambda line: err_console.print(line, highlight=False, markup=False),
-    )
+    with sigterm_as_interrupt():
+        result = run_experiment(
+            cfg,
+            config_text=text,
+            quiet=quiet,
+            console=err_console,
+            echo=lambda line: err_console.print(
+                line, highlight=False, markup=False, soft_wrap=True
+            ),
+        )
     tag = "  (SYNTHETIC data)" if result.synthetic else ""
     console.print(f"[bold]AIQ summary[/]{tag}", highlight=False)
     try:
@@ -323,6 +432,10 @@ def compare(
     from routerbench.experiment.compare import compare_runs
     from routerbench.experiment.evaluate import write_csv
 
+    if alpha is not None and not 0.0 < alpha < 1.0:
+        raise ConfigError(f"--alpha: expected a number strictly between 0 and 1, got {alpha:g}")
+    if csv is not None and csv.is_dir():
+        raise ConfigError(f"--csv {csv}: is a folder; give a file path ending in .csv")
     table = compare_runs(results_a, results_b, n_boot=n_boot, seed=seed, alpha=alpha)
     if csv is not None:
         write_csv(table, csv)

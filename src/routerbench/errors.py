@@ -45,3 +45,34 @@ class ConfigError(RouterBenchError, ValueError):
 
 class NotFittedError(RouterBenchError, RuntimeError):
     """A router was asked to route before `fit` was called."""
+
+
+class UnknownNameError(RouterBenchError, KeyError):
+    """A dataset, task or model name that the benchmark does not have.
+
+    A `KeyError` too, so code that looks names up keeps working, but its own
+    type: the CLI reports it in one line without mistaking every `KeyError`
+    (a bug) for a user's typo.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class InterruptedRun(RouterBenchError):
+    """A run stopped by Ctrl-C or SIGTERM; the message says how much was saved.
+
+    ``exit_code`` follows the shell's convention (128 + signal number).
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class LockedError(RouterBenchError):
+    """Another process holds the lock of an output folder."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, delivered as an interrupt so a run stops the way Ctrl-C stops it."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.datasets import PAPER_DATASETS, datasets_of
-from routerbench.errors import DataError
+from routerbench.errors import DataError, UnknownNameError
 
 MissingPolicy = Literal["error", "keep", "drop-prompts", "zero"]
 MISSING_POLICIES: tuple[str, ...] = ("error", "keep", "drop-prompts", "zero")
@@ -245,7 +245,8 @@ class Benchmark:
         try:
             return self.models.index(model)
         except ValueError:
-            raise KeyError(f"unknown model {model!r}; known: {', '.join(self.models)}") from None
+            known = ", ".join(self.models)
+            raise UnknownNameError(f"unknown model {model!r}; known: {known}") from None
 
     def __repr__(self) -> str:
         tag = " synthetic" if self.synthetic else ""
@@ -277,13 +278,14 @@ class Benchmark:
             wanted = [datasets] if isinstance(datasets, str) else list(datasets)
             unknown = set(wanted) - set(self.prompts["dataset"])
             if unknown:
-                raise KeyError(f"unknown dataset(s) {sorted(unknown)}; known: {self.datasets}")
+                known = self.datasets
+                raise UnknownNameError(f"unknown dataset(s) {sorted(unknown)}; known: {known}")
             keep &= self.prompts["dataset"].isin(wanted).to_numpy()
         if tasks is not None:
             wanted = [tasks] if isinstance(tasks, str) else list(tasks)
             unknown = set(wanted) - set(self.prompts["task"])
             if unknown:
-                raise KeyError(f"unknown task(s) {sorted(unknown)}")
+                raise UnknownNameError(f"unknown task(s) {sorted(unknown)}")
             keep &= self.prompts["task"].isin(wanted).to_numpy()
         idx = idx[keep[idx]]
         if models is None:

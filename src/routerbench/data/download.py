@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from routerbench.errors import DataError, RouterBenchError
+from routerbench.io import write_text_atomic
 
 REPO_ID = "withmartian/routerbench"
 REPO_TYPE = "dataset"
@@ -173,9 +174,7 @@ def _read_manifest(dest: Path) -> dict[str, dict[str, Any]]:
 
 def _write_manifest(dest: Path, manifest: Mapping[str, Any]) -> None:
     """Replace the manifest atomically, so a crash leaves the old one or the new one."""
-    tmp = dest / f"{MANIFEST_NAME}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    os.replace(tmp, dest / MANIFEST_NAME)
+    write_text_atomic(dest / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def _cached_ok(final: Path, record: Mapping[str, Any] | None) -> bool:

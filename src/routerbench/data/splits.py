@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from routerbench.data.benchmark import Benchmark
+from routerbench.errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def leave_dataset_out(
     tests on all of the held-out dataset instead.
     """
     if dataset not in bench.datasets:
-        raise KeyError(f"unknown dataset {dataset!r}; known: {bench.datasets}")
+        raise UnknownNameError(f"unknown dataset {dataset!r}; known: {bench.datasets}")
     if len(bench.datasets) < 2:
         raise ValueError("leave-one-dataset-out needs at least two datasets")
     parts = _paper_partition(bench, fraction, seed)

@@ -11,13 +11,13 @@ import hashlib
 import json
 import os
 import re
-import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from routerbench.embed.base import CacheWarning
+from routerbench.io import atomic_path, write_text_atomic
 
 ENV_VAR = "ROUTERBENCH_CACHE"
 KEY_DTYPE = np.dtype("S16")
@@ -38,18 +38,11 @@ def _atomic_save(path: Path, array: np.ndarray) -> None:
     """Write `array` as .npy to a private temp file, fsync, then rename over `path`.
 
     The rename is atomic on POSIX and Windows, so a reader sees either no file or
-    a complete one; two writers of the same shard just replace equal content.
+    a complete one; two writers of the same shard just replace equal content. The
+    temp file is removed on every failure (a full disk leaves nothing behind).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path, durable=True) as tmp, open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
 
 
 class EmbeddingCache:
@@ -192,7 +185,7 @@ class EmbeddingCache:
         meta = folder / "meta.json"
         if not meta.exists():
             text = json.dumps({"embedder": name, "dim": int(vectors.shape[1])}, indent=1)
-            _atomic_write_text(meta, text)
+            write_text_atomic(meta, text, durable=True)
         path = self._write_shard(folder, keys, vectors)
         if len(self.shards(name)) > self.max_shards:
             path = self.compact(name)
@@ -231,9 +224,3 @@ class EmbeddingCache:
 
         target = self.folder(name) if name is not None else self.root
         shutil.rmtree(target, ignore_errors=True)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

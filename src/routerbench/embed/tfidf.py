@@ -151,10 +151,16 @@ class TfidfSvdEmbedder(Embedder):
                 source="fit texts",
             ) from None
         k = min(self._dim, x.shape[1])
-        svd = TruncatedSVD(k, algorithm="randomized", n_iter=self.n_iter, random_state=self.seed)
-        svd.fit(x)
+        if x.shape[1] == 1:
+            # One term (TruncatedSVD needs two features): its only direction is the term itself.
+            comps = np.ones((1, 1), dtype=np.float32)
+        else:
+            svd = TruncatedSVD(
+                k, algorithm="randomized", n_iter=self.n_iter, random_state=self.seed
+            )
+            svd.fit(x)
+            comps = svd.components_.astype(np.float32)
         proj = np.zeros((x.shape[1], self._dim), dtype=np.float32)
-        comps = svd.components_.astype(np.float32)
         proj[:, : comps.shape[0]] = comps.T
         self._vectorizer, self._projection = vectorizer, proj
         self._fit_texts = None

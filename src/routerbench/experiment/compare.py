@@ -34,41 +34,101 @@ def resolve_output(path: str | Path) -> Path:
     return p
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise DataError(
+            f"cannot read it as JSON ({type(exc).__name__}); re-run the experiment that wrote it",
+            source=str(path),
+        ) from None
+    if not isinstance(data, dict):
+        raise DataError("expected a JSON object; re-run the experiment", source=str(path))
+    return data
+
+
 def _settings(out: Path) -> dict[str, Any]:
     """The AIQ and bootstrap settings the run used (from its run.json), with defaults."""
     cfg: dict[str, Any] = {}
     info = out / "run.json"
     if info.is_file():
-        cfg = json.loads(info.read_text(encoding="utf-8")).get("config", {})
-    aiq = cfg.get("aiq", {})
-    boot = cfg.get("bootstrap", {})
-    return {
-        "cost_mode": aiq.get("cost_mode", "total"),
-        "log_cost": bool(aiq.get("log_cost", False)),
-        "n_boot": int(boot.get("n_boot", 1000)) or 1000,
-        "seed": int(boot.get("seed", 0)),
-        "alpha": float(boot.get("alpha", 0.05)),
-    }
+        cfg = _read_json(info).get("config", {})
+    try:
+        aiq = cfg.get("aiq", {})
+        boot = cfg.get("bootstrap", {})
+        return {
+            "cost_mode": aiq.get("cost_mode", "total"),
+            "log_cost": bool(aiq.get("log_cost", False)),
+            "n_boot": int(boot.get("n_boot", 1000)) or 1000,
+            "seed": int(boot.get("seed", 0)),
+            "alpha": float(boot.get("alpha", 0.05)),
+        }
+    except (AttributeError, TypeError, ValueError):
+        raise DataError(
+            "its config has unexpected settings; re-run the experiment", source=str(info)
+        ) from None
+
+
+def _unreadable(path: Path, exc: BaseException) -> DataError:
+    kind = type(exc).__name__
+    return DataError(
+        f"cannot read it ({kind}: truncated or not written by routerbench); "
+        "re-run the experiment that wrote it",
+        source=str(path),
+    )
+
+
+def _results(out: Path) -> pd.DataFrame:
+    """``results.parquet`` of an output folder, checked to be a whole results table."""
+    path = out / "results.parquet"
+    try:
+        frame = pd.read_parquet(path)
+    except OSError as exc:
+        if exc.errno is not None:  # permission and the like: the CLI names the path
+            exc.filename = exc.filename or str(path)
+            raise
+        raise _unreadable(path, exc) from None
+    except Exception as exc:  # pyarrow: not Parquet, bad footer, bad schema
+        raise _unreadable(path, exc) from None
+    needed = ["run_id", "protocol", "fold", "dataset", "system", "seed", "kind"]
+    lacking = [c for c in needed if c not in frame.columns]
+    if lacking:
+        raise DataError(
+            f"not a results table (column {lacking[0]!r} is missing); re-run the experiment",
+            source=str(path),
+        )
+    return frame
 
 
 def _windows(out: Path) -> dict[tuple[str, int, str], tuple[float, float]]:
     path = out / "cache" / "windows.csv"
     if not path.is_file():
         return {}
-    w = pd.read_csv(path)
-    return {
-        (str(r.protocol), int(r.fold), str(r.dataset)): (float(r.window_lo), float(r.window_hi))
-        for r in w.itertuples(index=False)
-    }
+    try:
+        w = pd.read_csv(path)
+        return {
+            (str(r.protocol), int(r.fold), str(r.dataset)): (float(r.window_lo), float(r.window_hi))
+            for r in w.itertuples(index=False)
+        }
+    except OSError:
+        raise
+    except Exception as exc:
+        raise _unreadable(path, exc) from None
 
 
 def _load(out: Path, run_id: str) -> tuple[np.ndarray, np.ndarray, str]:
+    from routerbench.experiment.runner import PointsError, read_points
+
     path = points_path(out, run_id)
-    if not path.is_file():
-        raise DataError("the run's realised points are missing", source=str(path))
-    with np.load(path, allow_pickle=False) as z:
-        meta = json.loads(str(z["meta"]))
-        return np.asarray(z["q"], float), np.asarray(z["c"], float), str(meta.get("test_key"))
+    try:
+        pts = read_points(path, run_id)
+    except PointsError as exc:
+        raise DataError(
+            f"the run's points file {exc}; re-run the experiment", source=str(path)
+        ) from None
+    return pts.q, pts.c, pts.test_key
 
 
 def _p_value(d: np.ndarray) -> float:
@@ -113,8 +173,10 @@ def compare_runs(
     alpha = cfg["alpha"] if alpha is None else float(alpha)
     if n_boot < 1:
         raise ConfigError(f"n_boot must be >= 1, got {n_boot}")
-    ra = pd.read_parquet(out_a / "results.parquet")
-    rb = pd.read_parquet(out_b / "results.parquet")
+    if not 0.0 < alpha < 1.0:
+        raise ConfigError(f"alpha must be strictly between 0 and 1, got {alpha:g}")
+    ra = _results(out_a)
+    rb = _results(out_b)
     windows = _windows(out_a)
     keys = ["protocol", "fold", "dataset", "system", "seed"]
     runs_a = ra.drop_duplicates("run_id").set_index(keys)

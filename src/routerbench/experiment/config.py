@@ -28,6 +28,7 @@ __all__ = [
     "format_loc",
     "load_config",
     "parse_config",
+    "parse_yaml",
 ]
 
 #: Package-data copy of ``configs/default.yaml`` (a test keeps the two identical).
@@ -227,7 +228,7 @@ class ExperimentConfig(_Strict):
     @classmethod
     def _missing(cls, value: str) -> str:
         if value not in MISSING_POLICIES:
-            raise ValueError(f"expected one of {', '.join(MISSING_POLICIES)}, got {value!r}")
+            raise ValueError(f"expected one of {', '.join(MISSING_POLICIES)}")
         return value
 
     @field_validator("datasets", "models")
@@ -338,6 +339,63 @@ def parse_config(data: Any, *, source: str = "<config>") -> ExperimentConfig:
         raise ConfigError(f"{source}: {format_loc(loc)}: {msg}{more}") from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping.
+
+    Plain YAML lets the last value win silently, so a config with two
+    ``n_jobs:`` lines would run with whichever came last. Keys brought in by a
+    merge (``<<: *defaults``) may still be overridden, as YAML intends.
+    """
+
+
+def _unique_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: the safe constructor reports it below
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} appears twice in one mapping (first on line {first + 1}); keep one",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _decode(raw: bytes, source: str) -> str:
+    """The file's text as UTF-8 (a leading BOM is allowed); a stray byte is one clear line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start]
+        raise ConfigError(
+            f"{source}: byte {exc.start} (0x{bad:02x}, line {line}) is not valid UTF-8; "
+            "save the file as UTF-8"
+        ) from None
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse config YAML safely (no Python tags), refusing duplicate keys, in one-line errors."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no Python tags
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{source}:{where}: {problem}") from None
+
+
 def load_config(path: str | Path | None = None) -> tuple[ExperimentConfig, str]:
     """Read and validate a YAML config; None reads the shipped default.
 
@@ -346,21 +404,31 @@ def load_config(path: str | Path | None = None) -> tuple[ExperimentConfig, str]:
     (config, text)
         The validated config and the YAML text it came from (the report keeps
         the text verbatim, comments included, so a reader sees what was run).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file: not found, a folder, not UTF-8 (with the byte
+        offset), not YAML or a key written twice (with line and column), empty
+        (nothing but comments: say what to run rather than run defaults
+        silently), or any invalid value (with its key path).
     """
     if path is None:
         text, source = default_config_text(), "default.yaml"
     else:
         p = Path(path)
+        if p.is_dir():
+            raise ConfigError(f"{p}: is a folder, expected a YAML config file")
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
-        text, source = p.read_text(encoding="utf-8"), str(p)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{source}:{where}: {problem}") from None
+        source = str(p)
+        text = _decode(p.read_bytes(), source)
+    data = parse_yaml(text, source)
+    if data is None:
+        raise ConfigError(
+            f"{source}: the config file is empty; give at least one key "
+            "(routers, data, ...), or leave out --config for the default experiment"
+        )
     return parse_config(data, source=source), text
 
 

@@ -180,8 +180,9 @@ def _fitted_router(bench: Benchmark, job: Job, ctx: WorkerContext) -> tuple[Any,
     router = get_router(job.system.spec, **params)
     router.fit(bench.subset(job.train_index))
     if ctx.cache_routers:
-        # An unpicklable plug-in is simply not cached.
-        with contextlib.suppress(Exception), atomic_path(path) as tmp, tmp.open("wb") as f:
+        # An unpicklable plug-in is simply not cached; a full disk still stops the run.
+        unpicklable = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
+        with contextlib.suppress(*unpicklable), atomic_path(path) as tmp, tmp.open("wb") as f:
             pickle.dump(router, f, protocol=pickle.HIGHEST_PROTOCOL)
     return router, True
 
@@ -219,9 +220,52 @@ def run_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:
 # --------------------------------------------------------------------------- executors
 _WORKER: dict[str, Any] = {}
 
+#: How often a worker checks that the process that started it is still alive.
+WATCHDOG_INTERVAL_S = 0.2
 
-def _init_worker(bench: Benchmark, ctx: WorkerContext) -> None:
-    """Process-pool initializer: keep the benchmark, one BLAS thread per worker process."""
+
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker process end when `parent` (the run's driver) dies, however it dies.
+
+    A worker blocked on its task queue would otherwise wait forever after a
+    SIGKILL of the driver (it holds both ends of the queue's pipe itself), and
+    keep multiprocessing's resource tracker alive with it. On Linux the kernel
+    sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread also polls the parent pid and exits when it changes.
+    """
+    import os
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_INTERVAL_S)
+        os._exit(1)
+
+    if os.getppid() != parent:  # died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _init_worker(bench: Benchmark, ctx: WorkerContext, parent: int | None = None) -> None:
+    """Process-pool initializer: exit with the driver, leave Ctrl-C to the driver, keep the
+    benchmark, one BLAS thread per worker process."""
+    import signal
+
+    if parent is not None:
+        _exit_with_parent(parent)
+    # Ctrl-C reaches the whole process group; the driver stops the workers itself
+    # (and reports what was saved), so workers print no traceback of their own.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
         from threadpoolctl import threadpool_limits
 
@@ -245,6 +289,7 @@ def _local(jobs: Sequence[Job], bench: Benchmark, ctx: WorkerContext, n_jobs: in
             yield run_job(bench, job, ctx)
         return
     import multiprocessing as mp
+    import os
 
     # spawn: no fork of a process that may hold BLAS or progress-bar threads.
     context = mp.get_context("spawn")
@@ -252,7 +297,7 @@ def _local(jobs: Sequence[Job], bench: Benchmark, ctx: WorkerContext, n_jobs: in
         max_workers=min(n_jobs, len(jobs)),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(_portable(bench), ctx),
+        initargs=(_portable(bench), ctx, os.getpid()),
     ) as pool:
         pending: set[Future] = {pool.submit(_pool_job, job) for job in jobs}
         try:
@@ -261,9 +306,27 @@ def _local(jobs: Sequence[Job], bench: Benchmark, ctx: WorkerContext, n_jobs: in
                 for fut in done:
                     yield fut.result()
         except BaseException:
-            # A failed job (or Ctrl-C) stops the run now; finished runs are already saved.
-            pool.shutdown(wait=False, cancel_futures=True)
+            # A failed job, Ctrl-C or SIGTERM stops the run now (finished runs are already
+            # saved): drop queued jobs and end the running ones instead of waiting for them.
+            _stop_workers(pool)
             raise
+
+
+def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
+    """Cancel queued jobs and end a pool's worker processes (SIGTERM, then SIGKILL after
+    `grace_s`), so leaving the pool does not wait for the jobs that are running."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
 
 
 def _ray_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:

@@ -5,8 +5,11 @@ Every output is written atomically; a re-run reuses every finished run and gives
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.errors import ConfigError
+from routerbench.errors import ConfigError, InterruptedRun, LockedError, Terminated
 from routerbench.experiment.config import ExperimentConfig
 from routerbench.experiment.evaluate import (
     RESULT_COLUMNS,
@@ -29,7 +32,12 @@ from routerbench.experiment.evaluate import (
 )
 from routerbench.experiment.executors import JobResult, RunOutput, WorkerContext, execute
 from routerbench.experiment.plan import Plan, make_plan
-from routerbench.io import atomic_path, write_atomic, write_text_atomic
+from routerbench.io import TEMP_SUFFIX, atomic_path, write_atomic, write_text_atomic
+
+try:  # POSIX; elsewhere the output lock is a plain exclusive file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "ExperimentResult",
@@ -130,34 +138,95 @@ def table1_of(bench: Benchmark) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- resume
+def _points_digest(q: np.ndarray, c: np.ndarray, meta: str) -> str:
+    """SHA-256 of a points file's content: both arrays (dtype, shape, bytes) and its rows."""
+    h = hashlib.sha256()
+    for arr in (q, c):
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        h.update(arr.tobytes())
+    h.update(meta.encode())
+    return h.hexdigest()
+
+
 def _write_points(out_dir: Path, output: RunOutput) -> None:
+    q = np.ascontiguousarray(output.q, dtype=float)
+    c = np.ascontiguousarray(output.c, dtype=float)
     meta = json.dumps({"test_key": output.test_key, "rows": output.rows}, sort_keys=True)
+    digest = _points_digest(q, c, meta)
     with atomic_path(points_path(out_dir, output.run_id)) as tmp, tmp.open("wb") as f:
-        np.savez(f, q=output.q, c=output.c, meta=np.array(meta))
+        np.savez(f, q=q, c=c, meta=np.array(meta), sha256=np.array(digest))
 
 
-def read_finished(out_dir: str | Path, run_id: str) -> list[dict[str, Any]] | None:
-    """The result rows of a finished run, or None if it must run (again).
+@dataclass(frozen=True)
+class PointsFile:
+    """A verified points file: realised ``q``/``c`` ``[S, n]``, its rows and test key."""
 
-    A run is finished when its points file exists, reads back whole, and
-    carries its result rows with as many settings as its ``q`` array has
-    rows. The rows travel inside the points file, so the two can never
-    disagree, and ``results.parquet`` is always rebuilt from them.
+    q: np.ndarray
+    c: np.ndarray
+    rows: list[dict[str, Any]]
+    test_key: str
+
+
+class PointsError(Exception):
+    """A points file is missing, unreadable, altered or inconsistent (the message says which)."""
+
+
+def read_points(path: str | Path, run_id: str | None = None) -> PointsFile:
+    """Read a run's points file and check it against the content hash stored in it.
+
+    Raises
+    ------
+    PointsError
+        The file is absent, does not read back whole, carries no hash (an older
+        layout), its content does not match its hash (altered), or its rows do
+        not belong to `run_id` or disagree with its arrays.
     """
-    path = points_path(out_dir, run_id)
+    path = Path(path)
     if not path.is_file():
-        return None
+        raise PointsError("is missing")
     try:
         with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            rows = meta["rows"]
-            if z["q"].shape[0] != len(rows) or z["c"].shape != z["q"].shape:
-                return None
-    except Exception:  # truncated, corrupt or from an older layout: run it again
+            if "sha256" not in z.files:
+                raise PointsError("has no content hash (written by an older routerbench)")
+            q, c = np.asarray(z["q"]), np.asarray(z["c"])
+            meta, stored = str(z["meta"]), str(z["sha256"])
+    except PointsError:
+        raise
+    except Exception as exc:  # truncated, not a zip, a member missing, bad header
+        raise PointsError(f"is unreadable ({type(exc).__name__})") from None
+    if _points_digest(q, c, meta) != stored:
+        raise PointsError("does not match its stored content hash (altered or corrupt)")
+    try:
+        info = json.loads(meta)
+        rows, test_key = info["rows"], str(info["test_key"])
+    except (ValueError, KeyError, TypeError):
+        raise PointsError("has unreadable result rows") from None
+    if q.ndim != 2 or c.shape != q.shape or q.shape[0] != len(rows) or not rows:
+        raise PointsError("has arrays that disagree with its result rows")
+    if run_id is not None and any(r.get("run_id") != run_id for r in rows):
+        raise PointsError(f"holds the rows of another run, not {run_id}")
+    return PointsFile(q.astype(float, copy=False), c.astype(float, copy=False), rows, test_key)
+
+
+def read_finished(
+    out_dir: str | Path, run_id: str, *, notes: list[str] | None = None
+) -> list[dict[str, Any]] | None:
+    """The result rows of a finished run, or None if it must run (again).
+
+    A run is finished when its points file exists, reads back whole, matches
+    the content hash stored with it, and carries its result rows with as many
+    settings as its ``q`` array has rows. The rows travel inside the points
+    file, so the two can never disagree, and ``results.parquet`` is always
+    rebuilt from them. Why a present file was not reused goes to `notes`.
+    """
+    path = points_path(out_dir, run_id)
+    try:
+        return read_points(path, run_id).rows
+    except PointsError as exc:
+        if notes is not None and path.exists():
+            notes.append(f"{path} {exc}; running it again")
         return None
-    if not rows or any(r.get("run_id") != run_id for r in rows):
-        return None
-    return rows
 
 
 # --------------------------------------------------------------------------- progress
@@ -256,15 +325,58 @@ def run_experiment(
     say = echo or log.info
     t0 = time.perf_counter()
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Everything that can be checked is checked before the output folder is touched.
     bench = prepare_benchmark(config, bench)
     plan = make_plan(bench, config)
-
+    cache = config.embedding.cache
+    if cache and Path(cache).exists() and not Path(cache).is_dir():
+        raise ConfigError(f"embedding.cache: {cache} is a file, expected a folder")
+    before = _folder_state(out)
     rows_of: dict[str, list[dict[str, Any]]] = {}
+    try:
+        with OutputLock(out):
+            try:
+                return _run_locked(
+                    config, bench, plan, rows_of, t0=t0, say=say, config_text=config_text,
+                    quiet=quiet, console=console, report=report,
+                )  # fmt: skip
+            except BaseException:
+                # Still holding the lock: no other run can be creating folders right now.
+                _prune_new_folders(out, before)
+                raise
+    except KeyboardInterrupt as exc:
+        raise InterruptedRun(
+            f"interrupted: {len(rows_of)} of {len(plan.runs)} runs saved; "
+            "re-run the same command to resume",
+            exit_code=143 if isinstance(exc, Terminated) else 130,
+        ) from None
+
+
+def _run_locked(
+    config: ExperimentConfig,
+    bench: Benchmark,
+    plan: Plan,
+    rows_of: dict[str, list[dict[str, Any]]],
+    *,
+    t0: float,
+    say: Callable[[str], None],
+    config_text: str | None,
+    quiet: bool,
+    console: Any,
+    report: bool,
+) -> ExperimentResult:
+    """The run proper, with the output folder locked; `rows_of` fills as runs are saved."""
+    out = Path(config.out)
+    notes: list[str] = []
+    stale = _remove_stale_temps(out)
+    if stale:
+        notes.append(f"removed {stale} temp file(s) that a killed run left in {out}")
     for run in plan.runs:
-        rows = read_finished(out, run.run_id)
+        rows = read_finished(out, run.run_id, notes=notes)
         if rows is not None:
             rows_of[run.run_id] = rows
+    for note in notes:
+        say(f"note: {note}")
     reused = len(rows_of)
     pending = [r for r in plan.runs if r.run_id not in rows_of]
     jobs = plan.jobs(pending)
@@ -284,16 +396,18 @@ def run_experiment(
             n_jobs=config.n_jobs,
             address=config.address,
         )
-        for res in results_iter:
-            res = _check_result(res)
-            fitted += int(res.fitted)
-            for output in res.outputs:
-                _write_points(out, output)
-                rows_of[output.run_id] = output.rows
-            first = res.outputs[0].rows[0]
-            label = first["system"] if first["kind"] == "router" else "baselines"
-            job_seconds[label] = job_seconds.get(label, 0.0) + res.seconds
-            bar.advance(len(res.outputs), f"{first['system']} · {first['dataset']}")
+        # closing: an error or Ctrl-C here still stops the workers inside the iterator.
+        with contextlib.closing(results_iter):  # type: ignore[type-var]
+            for res in results_iter:
+                res = _check_result(res)
+                fitted += int(res.fitted)
+                for output in res.outputs:
+                    _write_points(out, output)
+                    rows_of[output.run_id] = output.rows
+                first = res.outputs[0].rows[0]
+                label = first["system"] if first["kind"] == "router" else "baselines"
+                job_seconds[label] = job_seconds.get(label, 0.0) + res.seconds
+                bar.advance(len(res.outputs), f"{first['system']} · {first['dataset']}")
     executed = len(pending)
     say(
         f"{len(plan.runs)} runs: {reused} reused, {executed} executed "
@@ -323,11 +437,123 @@ def run_experiment(
         seconds=seconds,
         synthetic=bool(bench.synthetic),
         job_seconds=job_seconds,
+        notes=notes,
     )
     if report:
         result.report = _write_report(result, bench, text)
         result.seconds = time.perf_counter() - t0
     return result
+
+
+# --------------------------------------------------------------------------- output folder
+#: The lock file a run holds inside its output folder (removed when the run ends).
+LOCK_FILE = ".routerbench.lock"
+
+
+class OutputLock:
+    """An exclusive, non-blocking lock on an output folder, held for a whole run.
+
+    Two runs on one folder would both do all the work and race on every file;
+    the second is refused at once with a message saying what to do. The lock is
+    an advisory `flock` on ``OUT/.routerbench.lock``: the OS releases it when
+    the holder dies (even by SIGKILL), so a killed run never blocks its resume.
+    The file is removed while still locked; a process that locked a removed
+    file notices (its inode is no longer the path's) and tries again.
+    """
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = Path(out)
+        self.path = self.out / LOCK_FILE
+        self._fd: int | None = None
+
+    def _refuse(self) -> LockedError:
+        return LockedError(f"another run holds {self.out}; wait or choose another --out")
+
+    def __enter__(self) -> OutputLock:
+        before = _folder_state(self.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                _prune_new_folders(self.out, before)  # nothing left behind by a failed start
+                exc.filename = str(self.out)  # the folder is what the user chose
+                raise
+            try:
+                if fcntl is not None:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        raise self._refuse() from None
+                try:
+                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                self._fd = fd
+                return self
+            os.close(fd)  # locked a file its holder had just removed: take the new one
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_stale_temps(out: Path) -> int:
+    """Delete temp files a killed run left (SIGKILL skips every cleanup) under `out`.
+
+    Safe because the caller holds the folder's lock: no live run of this
+    folder is writing them.
+    """
+    removed = 0
+    for path in out.rglob(f".*{TEMP_SUFFIX}"):
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def _folder_state(out: Path) -> tuple[Path | None, set[Path]]:
+    """What exists of `out` before a run: the first folder the run will create, and
+    every folder already under `out` (so a failed run removes only what it made)."""
+    if out.is_dir():
+        return None, {Path(root) for root, _, _ in os.walk(out)}
+    first = out
+    for parent in out.parents:
+        if parent.exists():
+            break
+        first = parent
+    return (None if out.exists() else first), set()
+
+
+def _prune_new_folders(out: Path, before: tuple[Path | None, set[Path]]) -> None:
+    """After a failure, remove the empty folders this run created under (and above) `out`."""
+    created_root, existing = before
+    if not out.is_dir():
+        return
+    for root, _, _ in os.walk(out, topdown=False):
+        path = Path(root)
+        if path not in existing and path != out:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only if empty
+    if created_root is None:
+        return
+    path = out
+    while True:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == created_root:
+            return
+        path = path.parent
 
 
 def _check_result(res: JobResult) -> JobResult:

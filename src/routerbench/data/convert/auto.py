@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +15,7 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.data.convert.routellm import convert_routellm, locate_parts
 from routerbench.data.convert.routerarena import convert_routerarena
 from routerbench.errors import DataError
+from routerbench.io import atomic_path
 
 Source = Literal["routellm", "routerarena"]
 SOURCES: tuple[str, ...] = ("routellm", "routerarena")
@@ -106,16 +105,11 @@ def convert_file(
         raise DataError(f"output must end in {', '.join(_WRITERS)}", source=str(out))
     df = convert(src, source, **options)
     bench = Benchmark.from_long(df, source=str(src), notes=df.attrs.get("notes", ()))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         if kind == "parquet":
             df.to_parquet(tmp, index=False)
         elif kind == "csv":
             df.to_csv(tmp, index=False)
         else:
             _write_jsonl(df, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return bench
