@@ -106,4 +106,6 @@ def test_estimate_matches_a_by_hand_replay() -> None:
 
 def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="same n"):
-        crossfit_delta((np.ones((2, 3)), np.ones((2, 3))), (np.ones((2, 4)), np.ones((2, 4))), (0, 1))
+        crossfit_delta(
+            (np.ones((2, 3)), np.ones((2, 3))), (np.ones((2, 4)), np.ones((2, 4))), (0, 1)
+        )

@@ -37,7 +37,11 @@ def test_oracle_frontier_equals_brute_force_over_all_breakpoints(seed: int) -> N
     rng = np.random.default_rng(seed)
     n, m = rng.integers(1, 9), rng.integers(1, 6)
     q = rng.integers(0, 4, size=(n, m)) / 3.0 if seed % 2 else rng.uniform(0, 1, (n, m))
-    c = rng.choice([0.5, 1.0, 2.0, 3.0], size=(n, m)) if seed % 3 == 0 else rng.uniform(0, 2, (n, m))
+    c = (
+        rng.choice([0.5, 1.0, 2.0, 3.0], size=(n, m))
+        if seed % 3 == 0
+        else rng.uniform(0, 2, (n, m))
+    )
     front = oracle_frontier(q, c)
     bc, bq = _brute_points(q, c)
     window = (float(c.sum(axis=0).min()), float(c.sum(axis=0).max()) + 0.5)
