@@ -28,6 +28,7 @@ from routerbench.experiment.evaluate import (
     write_csv,
 )
 from routerbench.experiment.executors import JobResult, RunOutput, WorkerContext, execute
+from routerbench.experiment.groups import regroup
 from routerbench.experiment.plan import Plan, make_plan
 from routerbench.io import atomic_path, write_atomic, write_text_atomic
 
@@ -83,6 +84,7 @@ def prepare_benchmark(config: ExperimentConfig, bench: Benchmark | None = None) 
         bench = load(config.data, missing=config.missing)  # type: ignore[arg-type]
     else:
         bench = bench.handle_missing(config.missing)  # type: ignore[arg-type]
+    bench = regroup(bench, config.groups)
     if config.datasets is not None:
         unknown = [d for d in config.datasets if d not in bench.datasets]
         if unknown:
@@ -302,7 +304,9 @@ def run_experiment(
 
     results = _results_frame(plan, rows_of)
     write_atomic(out / RESULTS_FILE, lambda p: results.to_parquet(p, index=False))
-    aiq_table, windows = evaluate(results, load_points(out), config.aiq, config.bootstrap)
+    aiq_table, windows = evaluate(
+        results, load_points(out), config.aiq, config.bootstrap, config.verdict
+    )
     write_csv(aiq_table, out / AIQ_FILE)
     write_csv(windows, out / WINDOWS_FILE)
     t1 = table1_of(bench)
