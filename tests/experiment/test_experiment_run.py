@@ -208,6 +208,9 @@ def test_compare_same_run_is_zero_and_detects_a_better_router(tmp_path: Path) ->
     spy = better[better["system"] == "spy"]
     assert (spy["diff"] < 0).all() and (spy["p_value"] < 0.05).all()
     assert (spy["ci_high"] < 0).all()
+    # ...and each side's own verdict (aiq.csv's, the one definition) travels with it.
+    assert (spy["verdict_b"] == "beats Zero").all() and (spy["verdict_a"] != "beats Zero").all()
+    assert (better.loc[better["kind"] == "model", "verdict_a"] == "").all()
     oracle = better[better["system"] == "Oracle"]
     assert (oracle["diff"].abs() < 1e-12).all()
     d = tmp_path / "d"
