@@ -55,6 +55,7 @@ def test_paper_config_on_real_data_via_cli(routerdc_dir: Path, tmp_path: Path) -
         {"name": "knn", "grid": {"n_neighbors": [10]}}
     ]
     paper["bootstrap"]["n_boot"] = 100
+    paper["verdict"].update(control_seeds=5, crossfit_boot=50)
     paper["n_jobs"] = 1
     cfg = tmp_path / "paper-small.yaml"
     cfg.write_text(yaml.safe_dump(paper, sort_keys=False), encoding="utf-8")
@@ -68,7 +69,7 @@ def test_paper_config_on_real_data_via_cli(routerdc_dir: Path, tmp_path: Path) -
     aiq = pd.read_csv(out / "aiq.csv")
     datasets = {"arc-challenge", "winogrande", "mbpp"}
     assert set(aiq["dataset"]) == datasets
-    assert set(aiq["protocol"]) == {"paper", "leave-out"}
+    assert set(aiq["protocol"]) == {"in-domain", "out-of-domain"}  # the config's labels
     for _, grp in aiq.groupby(["protocol", "dataset"]):
         assert {"knn", "cascade", "Oracle", "Zero", "gpt-4-1106-preview"} <= set(grp["system"])
         booted = grp[grp["kind"] != "control"]  # controls: only their cross-fitted gain
@@ -84,7 +85,7 @@ def test_paper_config_on_real_data_via_cli(routerdc_dir: Path, tmp_path: Path) -
     assert (got["n"] == exp["n"]).all()
 
     results = pd.read_parquet(out / "results.parquet")
-    paper_rows = results[(results["protocol"] == "paper") & (results["kind"] == "model")]
+    paper_rows = results[(results["protocol"] == "in-domain") & (results["kind"] == "model")]
     # 30% of each dataset is tested: the paper split of 1470 / 1267 / 427 prompts
     n_test = paper_rows.groupby("dataset")["n"].first().to_dict()
     assert n_test == {"arc-challenge": 1470 - 1029, "winogrande": 1267 - 886, "mbpp": 427 - 298}

@@ -256,9 +256,9 @@ def test_summary_lines_hand_worked():
     lines = summary_lines(_aiq_frame())
     assert lines == [
         "b: best knn AIQ 0.7000 [0.6800, 0.7200] vs Zero AIQ 0.6000 [0.5800, 0.6200]: "
-        "+0.1000 (CIs separated)",
+        "+0.1000 (in sample; no cross-fitted verdict)",
         "a: best knn AIQ 0.5000 [0.4500, 0.5600] vs Zero AIQ 0.5500 [0.5000, 0.6000]: "
-        "-0.0500 (CIs overlap)",
+        "-0.0500 (in sample; no cross-fitted verdict)",
     ]
 
 

@@ -501,6 +501,75 @@ def verdict_of(
     return BEATS_ZERO
 
 
+#: Setting keys that name a simulated judge's error rate ε (the paper's cascade).
+EPSILON_KEYS: tuple[str, ...] = ("epsilon", "error_rate", "eps")
+
+
+def _epsilon(setting: str) -> float:
+    try:
+        parsed = json.loads(setting) if setting else {}
+    except json.JSONDecodeError:
+        return float("nan")
+    if isinstance(parsed, dict):
+        for key in EPSILON_KEYS:
+            value = parsed.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+    return float("nan")
+
+
+def epsilon_label(system: str, eps: float) -> str:
+    """The name of one judge error rate's slice of a cascade: ``cascade ε=0.1``."""
+    return f"{system} ε={eps:g}"
+
+
+def split_by_epsilon(
+    results: pd.DataFrame, load: PointsLoader
+) -> tuple[pd.DataFrame, PointsLoader]:
+    """Each run whose settings span several judge error rates ε becomes one run per ε.
+
+    A cascade swept over budgets × ε is not one system: ε = 0 is a free,
+    perfect judge (nearly the Oracle) and ε = 0.8 an almost useless one. One
+    NDCH over all of them reports the best ε at every budget, which no one
+    can choose in advance. Per ε, as in the paper's Figure 5, compares like
+    with like. The new run ids are ``<run_id>@eps=<ε>``; the returned loader
+    slices their settings out of the original run's arrays.
+    """
+    if results.empty:
+        return results, load
+    eps = np.array([_epsilon(str(v)) for v in results["setting"]], dtype=float)
+    has = np.isfinite(eps)
+    if not has.any():
+        return results, load
+    frame = results.assign(_eps=eps, _pos=results.groupby("run_id", sort=False).cumcount())
+    spans = frame[has].groupby("run_id", sort=False)["_eps"].nunique()
+    split_ids = set(spans.index[spans > 1])
+    if not split_ids:
+        return results, load
+    slices: dict[str, tuple[str, np.ndarray]] = {}
+    pieces = []
+    for rid, run in frame.groupby("run_id", sort=False):
+        if rid not in split_ids:
+            pieces.append(run)
+            continue
+        for e, part in run.groupby("_eps", sort=True):
+            new_id = f"{rid}@eps={e:g}"
+            slices[new_id] = (str(rid), part["_pos"].to_numpy())
+            pieces.append(
+                part.assign(run_id=new_id, system=epsilon_label(str(part["system"].iloc[0]), e))
+            )
+    out = pd.concat(pieces, ignore_index=True).drop(columns=["_eps", "_pos"])
+
+    def sliced(run_id: str) -> tuple[np.ndarray, np.ndarray]:
+        if run_id not in slices:
+            return load(run_id)
+        base, rows = slices[run_id]
+        q, c = load(base)
+        return q[rows], c[rows]
+
+    return out, sliced
+
+
 def evaluate(
     results: pd.DataFrame,
     load: PointsLoader,
@@ -541,8 +610,12 @@ def evaluate(
         row of its own), ``gap_closed`` = ``delta_zero / (oracle_frontier −
         Zero)`` and ``gap_closed_crossfit`` likewise from ``delta_crossfit``;
         ``verdict`` from `verdict_of`.
+
+        A cascade swept over several judge error rates is scored per ε
+        (`split_by_epsilon`): one row ``cascade ε=0.1`` per rate.
     """
     verdict = verdict or VerdictConfig()
+    results, load = split_by_epsilon(system_order(results), load)
     results = system_order(results)
     windows: list[dict[str, Any]] = []
     scores: dict[tuple[str, str, str], list[_RunScore]] = {}

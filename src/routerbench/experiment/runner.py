@@ -329,7 +329,7 @@ def run_experiment(
         job_seconds=job_seconds,
     )
     if report:
-        result.report = _write_report(result, bench, text)
+        result.report = _write_report(result, bench, text, config)
         result.seconds = time.perf_counter() - t0
     return result
 
@@ -366,7 +366,9 @@ def _write_provenance(
     write_text_atomic(out / "config.yaml", text)
 
 
-def _write_report(result: ExperimentResult, bench: Benchmark, text: str) -> Path:
+def _write_report(
+    result: ExperimentResult, bench: Benchmark, text: str, config: ExperimentConfig
+) -> Path:
     """The HTML report and plots (the runner has already written the tables)."""
     from routerbench import __version__
     from routerbench.report import oracle_selection, write_report
@@ -383,4 +385,6 @@ def _write_report(result: ExperimentResult, bench: Benchmark, text: str) -> Path
         runtime_s=result.seconds,
         synthetic=result.synthetic,
         write_tables=False,
+        data=str(config.data),
+        effective_config=_dump(config),
     )

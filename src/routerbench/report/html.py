@@ -7,29 +7,13 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-import numpy as np
 import pandas as pd
 
 from routerbench.report.tables import ORACLE, aiq_sorted, best_models, money, table1_wide
-
-#: AIQ-table columns the page lays out itself; any other numeric column is shown as an extra.
-_AIQ_KNOWN = {
-    "protocol",
-    "dataset",
-    "system",
-    "family",
-    "kind",
-    "aiq",
-    "ci_low",
-    "ci_high",
-    "window_lo",
-    "window_hi",
-    "n_points",
-    "delta_zero",
-}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
@@ -42,7 +26,13 @@ h1{font-size:1.7rem;margin:.6rem 0 .2rem}h2{margin-top:2.2rem;border-bottom:2px 
 nav ul{columns:2;font-size:.9rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-size:.84rem;margin:.3rem 0 1rem}
-th,td{padding:3px 9px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th,td{padding:3px 8px;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap;
+ vertical-align:top}th{white-space:normal;max-width:9rem;vertical-align:bottom}
+td.wrap{white-space:normal;max-width:11rem}span.ci{color:#666;font-size:.74rem}
+td.beats{color:#0a6b35;font-weight:700;text-align:left}tr.control td{color:#555;background:#fafafa}
+p.unit{color:#333;font-size:.86rem;margin:.1rem 0 .3rem}
+.explain dt{margin-top:.4rem}.explain dd{font-family:inherit;margin:0 0 .3rem 0}
+.explain dl{display:block}
 th{background:#f4f4f4;position:sticky;top:0}
 th.l,td.l{text-align:left}
 tr.oracle td{background:#fff3e8}tr.zero td{background:#efefef}
@@ -104,75 +94,213 @@ def table1_html(t1: pd.DataFrame) -> str:
     )
 
 
-def _aiq_row(r: pd.Series, extras: list[str], top: bool) -> str:
-    """One AIQ-table row: AIQ, CI and Δ at fixed 4 decimals so the column lines up."""
+#: Other papers' metrics, shown folded under each AIQ table, with their plain-words names.
+OTHER_METRICS: tuple[tuple[str, str], ...] = (
+    ("aiq_crossfit", "own cross-fitted AIQ"),
+    ("n_points", "points"),
+    ("apgr", "APGR"),
+    ("arena_score", "arena score"),
+    ("gap_at_oracle", "gap at Oracle"),
+    ("perf_gain", "perf. gain"),
+    ("cost_save", "cost save"),
+    ("pareto_distance", "Pareto dist."),
+)
+_KIND_NAME = {
+    "router": "router",
+    "control": "control",
+    "zero": "baseline",
+    "oracle": "upper ref.",
+    "oracle-frontier": "upper bound",
+    "model": "model",
+}
+
+
+def _get(r: pd.Series, col: str) -> float:
+    try:
+        return float(r.get(col, math.nan))
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _with_interval(est: float, lo: float, hi: float, fmt: str) -> str:
+    """An estimate over its interval on a second, smaller line: narrow columns, no cut-off."""
+    if not math.isfinite(est):
+        return "–"
+    top = format(est, fmt)
+    if math.isfinite(lo) and math.isfinite(hi):
+        return f'{top}<br><span class="ci">[{format(lo, fmt)}, {format(hi, fmt)}]</span>'
+    return top
+
+
+def _sign_class(v: float, lo: float = math.nan) -> str:
+    if not math.isfinite(v):
+        return ""
+    if math.isfinite(lo) and lo > 0:
+        return "pos"
+    return "neg" if v < 0 else ""
+
+
+def _aiq_row(r: pd.Series, top: bool) -> str:
+    """One row of an AIQ table: AIQ, paired Δ, cross-fitted Δ, gap closed and verdict."""
     kind = str(r.get("kind", ""))
-    tr = "top" if top else "oracle" if kind == "oracle" else "zero" if kind == "zero" else ""
-    lo, hi = r.get("ci_low", np.nan), r.get("ci_high", np.nan)
-    ci = f"[{_num(lo, '.4f')}, {_num(hi, '.4f')}]" if pd.notna(lo) and pd.notna(hi) else "–"
-    is_zero = kind == "zero" or r["system"] == "Zero"
-    d = float(r["delta_zero"]) if pd.notna(r["delta_zero"]) and not is_zero else math.nan
-    dcls = "pos" if d > 0 else "neg" if d < 0 else ""
-    wlo, whi = r.get("window_lo", np.nan), r.get("window_hi", np.nan)
-    win = f"{money(float(wlo))} – {money(float(whi))}" if pd.notna(wlo) and pd.notna(whi) else "–"
-    npts = r.get("n_points", np.nan)
+    tr = (
+        "top"
+        if top
+        else {"oracle": "oracle", "oracle-frontier": "oracle", "zero": "zero"}.get(kind, "")
+    )
+    if kind == "control":
+        tr = "control"
+    d, dlo, dhi = _get(r, "delta_zero"), _get(r, "delta_ci_low"), _get(r, "delta_ci_high")
+    cf, clo = _get(r, "delta_crossfit"), _get(r, "crossfit_ci_low")
+    chi = _get(r, "crossfit_ci_high")
+    if kind == "zero":
+        d = cf = math.nan
+    gap = _get(r, "gap_closed_crossfit")
+    verdict = r.get("verdict", "")
+    verdict = "" if not isinstance(verdict, str) else verdict
+    vcls = "beats" if verdict == "beats Zero" else "l"
     cells = [
         f'<td class="l">{escape(str(r["system"]))}</td>',
-        f'<td class="l">{escape(kind)}</td>',
-        f'<td class="l">{escape(str(r.get("family", "")))}</td>',
-        f"<td>{_num(r['aiq'], '.4f')}</td>",
-        f"<td>{escape(ci)}</td>",
-        f'<td class="{dcls}">{"–" if math.isnan(d) else format(d, "+.4f")}</td>',
-        f"<td>{escape(win)}</td>",
-        f"<td>{_num(npts, '.0f') if pd.notna(npts) else '–'}</td>",
-        *(f"<td>{_num(r[c])}</td>" for c in extras),
+        f'<td class="l">{escape(_KIND_NAME.get(kind, kind))}</td>',
+        f"<td>{_with_interval(_get(r, 'aiq'), _get(r, 'ci_low'), _get(r, 'ci_high'), '.4f')}</td>",
+        f'<td class="{_sign_class(d, dlo)}">{_with_interval(d, dlo, dhi, "+.4f")}</td>',
+        f'<td class="{_sign_class(cf, clo)}">{_with_interval(cf, clo, chi, "+.4f")}</td>',
+        f"<td>{'–' if not math.isfinite(gap) else format(100 * gap, '.0f') + '%'}</td>",
+        f'<td class="{vcls} wrap">{escape(verdict) or "–"}</td>',
     ]
     return f'<tr class="{tr}">{"".join(cells)}</tr>'
 
 
-def aiq_html(aiq: pd.DataFrame) -> str:
-    """The AIQ table: one sub-table per (protocol, dataset), best AIQ first, CI and Δ vs Zero.
+_AIQ_HEAD = (
+    ("system", "l"),
+    ("kind", "l"),
+    ("AIQ [95% CI]", ""),
+    ("Δ vs Zero [paired CI]", ""),
+    ("cross-fitted Δ [CI]", ""),
+    ("gap closed", ""),
+    ("verdict", "l"),
+)
 
-    Routers, the Zero router and the Oracle come first; single models, a long
-    list that rarely matters once Zero summarises them, fold into a collapsed
-    ``<details>`` block under it.
-    """
-    df = aiq_sorted(aiq)
-    extras = [
-        c
-        for c in df.columns
-        if c not in _AIQ_KNOWN and pd.api.types.is_numeric_dtype(df[c]) and df[c].notna().any()
-    ]
-    head = ["system", "kind", "family", "AIQ", "95% CI", "Δ vs Zero", "window", "points", *extras]
-    cls = ["l", "l", "l", *[""] * (len(head) - 3)]
-    ths = "".join(
-        (f'<th class="{c}">' if c else "<th>") + f"{escape(h)}</th>" for h, c in zip(head, cls)
+
+def _table(head: Sequence[tuple[str, str]], rows: list[str]) -> str:
+    ths = "".join((f'<th class="{c}">' if c else "<th>") + f"{escape(h)}</th>" for h, c in head)
+    return (
+        f'<div class="scroll"><table><thead><tr>{ths}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
-    def table(rows: list[str]) -> str:
-        return (
-            f'<div class="scroll"><table><thead><tr>{ths}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>"
-        )
 
+def _unit_line(grp: pd.DataFrame) -> str:
+    """The numbers every row of one test set is judged against, in one sentence."""
+    first = grp.iloc[0]
+    parts = []
+    wlo, whi = _get(first, "window_lo"), _get(first, "window_hi")
+    if math.isfinite(wlo) and math.isfinite(whi):
+        parts.append(f"window {money(wlo)} – {money(whi)}")
+    zero = grp[grp["kind"] == "zero"]
+    if not zero.empty:
+        parts.append(f"Zero AIQ {_num(zero['aiq'].iloc[0], '.4f')}")
+    of = _get(first, "oracle_frontier")
+    if math.isfinite(of):
+        parts.append(f"Oracle frontier {of:.4f}")
+    ctrl, length = _get(first, "control_max"), _get(first, "length_control")
+    seeds = _get(first, "n_control_seeds")
+    if math.isfinite(ctrl) or math.isfinite(length):
+        n = f" over {seeds:.0f} seeds" if math.isfinite(seeds) and seeds > 0 else ""
+        parts.append(
+            f"bar to clear: prior control max{n} {_num(ctrl, '+.4f')}, "
+            f"length control {_num(length, '+.4f')}"
+        )
+    return f'<p class="unit">{escape(" · ".join(parts))}</p>' if parts else ""
+
+
+def _other_metrics(grp: pd.DataFrame) -> str:
+    cols = [(c, n) for c, n in OTHER_METRICS if c in grp.columns and grp[c].notna().any()]
+    if not cols:
+        return ""
+    head = [("system", "l"), *((n, "") for _, n in cols)]
+    rows = []
+    for _, r in grp.iterrows():
+        cells = "".join(
+            f"<td>{_num(r[c], '.0f' if c == 'n_points' else '.4g')}</td>" for c, _ in cols
+        )
+        rows.append(f'<tr><td class="l">{escape(str(r["system"]))}</td>{cells}</tr>')
+    return (
+        f"<details><summary>other metrics ({len(cols)} columns, explained above)</summary>"
+        f"{_table(head, rows)}</details>"
+    )
+
+
+def aiq_html(aiq: pd.DataFrame) -> str:
+    """The AIQ tables: one per (protocol, dataset), best AIQ first, every gain against Zero.
+
+    Routers, controls, the Zero router, the Oracle and the Oracle frontier come
+    first, seven columns that fit the page; other papers' metrics and the
+    single models fold into collapsed ``<details>`` blocks under it.
+    """
+    df = aiq_sorted(aiq)
     multi = df["protocol"].nunique() > 1
     parts = []
     for (protocol, dataset), grp in df.groupby(["protocol", "dataset"], sort=False):
         name = f"{dataset} ({protocol})" if multi or protocol else str(dataset)
-        parts.append(f"<h3>{escape(name)}</h3>")
+        parts.append(f"<h3>{escape(name)}</h3>{_unit_line(grp)}")
         is_model = (grp["kind"] == "model").to_numpy()
-        routers = grp[~grp["kind"].isin(["model", "oracle", "zero"])]
-        top = routers["aiq"].idxmax() if routers["aiq"].notna().any() else None
-        main = [_aiq_row(r, extras, i == top) for i, r in grp[~is_model].iterrows()]
-        models = [_aiq_row(r, extras, False) for _, r in grp[is_model].iterrows()]
+        routers = grp[grp["kind"] == "router"]
+        key = "delta_crossfit" if "delta_crossfit" in grp.columns else "aiq"
+        top = routers[key].astype(float).idxmax() if routers[key].notna().any() else None
+        main = [_aiq_row(r, i == top) for i, r in grp[~is_model].iterrows()]
+        models = [_aiq_row(r, False) for _, r in grp[is_model].iterrows()]
         if main:
-            parts.append(table(main))
+            parts.append(_table(_AIQ_HEAD, main))
+        parts.append(_other_metrics(grp[~is_model]))
         if models:
             parts.append(
                 f"<details><summary>single models ({len(models)})</summary>"
-                f"{table(models)}</details>"
+                f"{_table(_AIQ_HEAD, models)}</details>"
             )
     return "\n".join(parts)
+
+
+def domain_html(aiq: pd.DataFrame) -> str | None:
+    """In-domain vs out-of-domain AIQ of every router side by side, with their difference.
+
+    The first two protocols of the table (in config order) are compared; the
+    paper's Figures 8-9 ask how much a router loses when it is tested on a
+    dataset it was not trained on. None when fewer than two protocols ran.
+    """
+    protocols = list(dict.fromkeys(aiq["protocol"].astype(str)))
+    if len(protocols) < 2:
+        return None
+    a, b = protocols[:2]
+    keep = aiq[aiq["kind"].isin(["router", "zero", "control"])]
+    idx = ["dataset", "system"]
+    left = keep[keep["protocol"] == a].set_index(idx)
+    right = keep[keep["protocol"] == b].set_index(idx)
+    both = left.index.intersection(right.index, sort=False)
+    if both.empty:
+        return None
+    head = [
+        ("dataset", "l"),
+        ("system", "l"),
+        (f"AIQ {a}", ""),
+        (f"AIQ {b}", ""),
+        (f"{b} − {a}", ""),
+        (f"cross-fitted Δ {a}", ""),
+        (f"cross-fitted Δ {b}", ""),
+    ]
+    rows = []
+    for ds, system in both:
+        ra, rb = left.loc[(ds, system)], right.loc[(ds, system)]
+        diff = _get(rb, "aiq") - _get(ra, "aiq")
+        cls = "neg" if diff < 0 else "pos" if diff > 0 else ""
+        rows.append(
+            f'<tr><td class="l">{escape(str(ds))}</td><td class="l">{escape(str(system))}</td>'
+            f"<td>{_num(_get(ra, 'aiq'), '.4f')}</td><td>{_num(_get(rb, 'aiq'), '.4f')}</td>"
+            f'<td class="{cls}">{_num(diff, "+.4f")}</td>'
+            f"<td>{_num(_get(ra, 'delta_crossfit'), '+.4f')}</td>"
+            f"<td>{_num(_get(rb, 'delta_crossfit'), '+.4f')}</td></tr>"
+        )
+    return _table(head, rows)
 
 
 def figure_html(fig: FigureEntry) -> str:
@@ -199,14 +327,28 @@ def page_html(
     fingerprint: str,
     version: str,
     runtime_s: float,
+    domain: str | None = None,
+    data: str | None = None,
+    effective_config: str | None = None,
 ) -> str:
     """Assemble the page. Every argument that is text is escaped here; tables arrive as HTML."""
+    from routerbench.report.explain import explain_html
+
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
     if summary:
         items = "".join(f"<li>{escape(s)}</li>" for s in summary)
         sections.append(
-            ("summary", "Summary: best router vs Zero", f'<ul class="summary">{items}</ul>')
+            (
+                "summary",
+                "Summary: best router vs Zero, out of sample",
+                "<p>Per test set, the router with the largest cross-fitted gain over the "
+                "Zero router, its interval, the controls it had to clear and the verdict "
+                "(terms explained in the next section).</p>"
+                f'<ul class="summary">{items}</ul>',
+            )
         )
+    if aiq:
+        sections.append(("explain", "How to read this report", explain_html()))
     if table1:
         sections.append(
             (
@@ -230,20 +372,41 @@ def page_html(
             (
                 "aiq",
                 "AIQ per dataset",
-                "<p>AIQ: mean height of the system's non-decreasing convex hull over "
-                "the cost window, with bootstrap 95% CI. Δ vs Zero: AIQ minus the Zero "
-                "router's (mixing models without looking at the prompt). Bold: best "
-                "router.</p>" + aiq,
+                "<p>One table per test set; each line above a table gives the cost window, "
+                "the Zero router's AIQ, the Oracle frontier's and the controls' gains a "
+                "router must clear. Bold: the router with the largest cross-fitted gain. "
+                "Only the verdict column decides whether a router beats Zero.</p>" + aiq,
+            )
+        )
+    if domain:
+        sections.append(
+            (
+                "domain",
+                "In-domain vs out-of-domain",
+                "<p>Each router's AIQ on the same test prompts when trained on its own "
+                "dataset's train part and when trained on the other datasets only "
+                "(the paper's Figures 8-9), and the difference.</p>" + domain,
             )
         )
     for k, (name, figs) in enumerate(by_section.items()):
         sections.append((f"fig{k}", name, "".join(figure_html(f) for f in figs)))
+    kind = "SYNTHETIC" if synthetic else "real"
+    source = f"{data} ({kind})" if data else kind
+    config_block = f"<h3>Configuration</h3><pre>{escape(config_text)}</pre>"
+    if effective_config is not None:
+        config_block = (
+            "<h3>Effective configuration</h3><p>What ran: the config file with the "
+            "command-line overrides applied and every default filled in.</p>"
+            f"<pre>{escape(effective_config)}</pre>"
+            "<details><summary>the config file as written</summary>"
+            f"<pre>{escape(config_text)}</pre></details>"
+        )
     run_info = (
         f"<dl><dt>package version</dt><dd>{escape(version)}</dd>"
+        f"<dt>data</dt><dd>{escape(source)}</dd>"
         f"<dt>data fingerprint</dt><dd>{escape(fingerprint)}</dd>"
-        f"<dt>run time</dt><dd>{escape(_duration(runtime_s))}</dd>"
-        f"<dt>data</dt><dd>{'SYNTHETIC' if synthetic else 'real'}</dd></dl>"
-        f"<h3>Configuration</h3><pre>{escape(config_text)}</pre>"
+        f"<dt>run time</dt><dd>{escape(_duration(runtime_s))}</dd></dl>"
+        f"{config_block}"
     )
     sections.append(("run", "Run", run_info))
     banner = (
@@ -254,10 +417,8 @@ def page_html(
     )
     nav = "".join(f'<li><a href="#{a}">{escape(h)}</a></li>' for a, h, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{escape(h)}</h2>{b}</section>' for a, h, b in sections)
-    meta = (
-        f"routerbench {escape(version)} · data {escape(fingerprint)} · "
-        f"run time {escape(_duration(runtime_s))}"
-    )
+    shown = f"{escape(data)} · fingerprint {escape(fingerprint)}" if data else escape(fingerprint)
+    meta = f"routerbench {escape(version)} · data {shown} · run time {escape(_duration(runtime_s))}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

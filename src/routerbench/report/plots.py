@@ -324,6 +324,97 @@ def plane_figure(
     return fig
 
 
+#: A plane with more router systems than this is drawn as one panel per router family.
+CROWDED = 8
+
+
+@_styled
+def family_panels_figure(
+    pts: pd.DataFrame,
+    styles: StyleMap,
+    *,
+    title: str,
+    log_cost: bool = True,
+) -> Figure:
+    """The cost-quality plane of one dataset, one panel per router family (paper Figures 4-5).
+
+    Drawn instead of `plane_figure` when a plane holds more than `CROWDED`
+    router systems: each panel shows the single models, the Zero router and
+    one family (its systems' points, sweep paths and NDCH), on the same axes
+    limits as every other panel so panels compare at a glance.
+    """
+    routers = pts[~pts["kind"].isin(["model", "oracle", "zero"])]
+    families = list(pd.unique(routers["family"]))
+    nrows, ncols = _grid_shape(len(families), max_cols=2)
+    fig, axes = _panels(nrows, ncols, panel=(5.2, 3.6), right_in=0.25)
+    fig.suptitle(
+        mpl_text(title), x=0.01, y=1 - 0.12 / fig.get_figheight(), ha="left", va="top", fontsize=11
+    )
+    all_c = pts["cost"].to_numpy(dtype=float)
+    all_q = pts["quality"].to_numpy(dtype=float)
+    base = pts[pts["kind"].isin(["model", "zero"])]
+    for k, ax in enumerate(axes.flat):
+        if k >= len(families):
+            ax.set_visible(False)
+            continue
+        family = families[k]
+        ax.grid(True, which="major", **_GRID_KW)
+        _cost_axis(ax, all_c, log_cost)
+        _quality_axis(ax, all_q)
+        ax.set_title(mpl_text(f"{family}"), loc="left")
+        ax.tick_params(labelsize=7.5)
+        _draw_zero(
+            ax, base["cost"].to_numpy(dtype=float), base["quality"].to_numpy(dtype=float), log_cost
+        )
+        fam_rows = routers[routers["family"] == family]
+        colour = styles.family_colour(str(family))
+        curve = ndch(
+            fam_rows["cost"].to_numpy(dtype=float), fam_rows["quality"].to_numpy(dtype=float)
+        )
+        xs, ys = _curve_xy(curve, log_cost, ax.get_xlim()[0])
+        if xs.size:
+            ax.plot(xs, ys, color=colour, lw=1.6, alpha=0.9, zorder=3)
+        handles = []
+        systems = list(pd.unique(fam_rows["system"]))
+        for i, (system, rows) in enumerate(fam_rows.groupby("system", sort=False)):
+            st = styles.get(str(system), str(family))
+            # Within one panel, a sequential colour per system when the family has many (ε).
+            col = (
+                colormaps[SEQUENTIAL_CMAP](0.05 + 0.85 * i / max(len(systems) - 1, 1))
+                if len(systems) > 4
+                else st.colour
+            )
+            c = rows["cost"].to_numpy(dtype=float)
+            q = rows["quality"].to_numpy(dtype=float)
+            for path in path_groups(rows):
+                if path.size > 1:
+                    ax.plot(c[path], q[path], color=col, ls=":", lw=1.0, alpha=0.9, zorder=2)
+            ax.scatter(c, q, s=12, marker=st.marker, color=col, linewidths=0, zorder=3)
+            handles.append(
+                Line2D([], [], color=col, ls=":", marker=st.marker, ms=4, label=mpl_text(system))
+            )
+        models = pts[pts["kind"] == "model"]
+        ax.scatter(
+            models["cost"], models["quality"], s=16, c=MODEL_COLOUR, edgecolors=MODEL_EDGE,
+            linewidths=0.4, zorder=4,
+        )  # fmt: skip
+        oracle = pts[pts["kind"] == "oracle"]
+        ax.scatter(
+            oracle["cost"], oracle["quality"], s=90, marker="*", c=ORACLE_COLOUR,
+            edgecolors="black", linewidths=0.5, zorder=5,
+        )  # fmt: skip
+        handles.append(Line2D([], [], label="Zero router", **_ZERO_KW))
+        ax.legend(
+            handles=handles, loc="lower right", fontsize=6.5, frameon=True, framealpha=0.85,
+            ncol=2 if len(handles) > 6 else 1, handlelength=2.0,
+        )  # fmt: skip
+        if k % ncols == 0:
+            ax.set_ylabel("mean quality")
+        if k + ncols >= len(families):
+            ax.set_xlabel("total cost on the test set ($)")
+    return fig
+
+
 def _panels(
     nrows: int, ncols: int, *, panel: tuple[float, float], right_in: float
 ) -> tuple[Figure, np.ndarray]:

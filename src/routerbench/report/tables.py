@@ -190,10 +190,11 @@ def aiq_sorted(aiq: pd.DataFrame) -> pd.DataFrame:
             df[col] = np.nan
     df["aiq"] = pd.to_numeric(df["aiq"], errors="coerce")
     keys = ["protocol", "dataset"]
-    zero = df[(df["kind"] == "zero") | (df["system"] == "Zero")]
-    zero = zero.drop_duplicates(keys).set_index(keys)["aiq"].rename("_zero")
-    df = df.join(zero, on=keys)
-    df["delta_zero"] = df["aiq"] - df.pop("_zero")
+    if "delta_zero" not in df.columns:  # aiq.csv carries it; a hand-made frame may not
+        zero = df[(df["kind"] == "zero") | (df["system"] == "Zero")]
+        zero = zero.drop_duplicates(keys).set_index(keys)["aiq"].rename("_zero")
+        df = df.join(zero, on=keys)
+        df["delta_zero"] = df["aiq"] - df.pop("_zero")
     group_order = {g: i for i, g in enumerate(dict.fromkeys(zip(df["protocol"], df["dataset"])))}
     df["_g"] = [group_order[g] for g in zip(df["protocol"], df["dataset"])]
     df["_neg"] = -df["aiq"]
