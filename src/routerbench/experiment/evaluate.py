@@ -281,7 +281,7 @@ def _score_unit(
     out = []
     for run, reps, (q, c) in zip(runs, samples, arrays):
         curve = ndch(run[col].to_numpy(dtype=float), run["quality"].to_numpy(dtype=float))
-        est = float(aiq(curve, window, log_cost=aiq_cfg.log_cost))
+        est = float(aiq(curve, window=window, log_cost=aiq_cfg.log_cost))
         metrics = _metrics(run, unit, col, reference)
         metrics["aiq_crossfit"] = _crossfit(q, c, window, aiq_cfg, boot.seed)
         out.append((run, _RunScore(est, reps, metrics, len(run))))
