@@ -76,6 +76,8 @@ def test_paper_config_on_real_data_via_cli(routerdc_dir: Path, tmp_path: Path) -
         assert grp["aiq"].notna().all() and (booted["ci_low"] <= booted["ci_high"]).all()
 
     t1 = pd.read_csv(out / "table1.csv")
+    assert list(pd.unique(t1["variant"])) == ["full", "paper-test"]
+    t1 = t1[t1["variant"] == "full"]
     expected = csv_table1(routerdc_dir)
     assert len(t1) == len(expected) == 3 * 12
     got = t1.set_index(["dataset", "model"]).sort_index()

@@ -50,9 +50,8 @@ def test_noise_settings_lose_their_in_sample_gain() -> None:
     picks = rng.integers(1, 4, size=(80, n))
     sq, sc = q[np.arange(n), picks], c[np.arange(n), picks]
     w = _window(q, c)
-    plain = aiq(ndch(np.r_[sc.sum(1), c.sum(0)], np.r_[sq.mean(1), q.mean(0)]), w) - aiq(
-        ndch(c.sum(0), q.mean(0)), w
-    )
+    union = ndch(np.r_[sc.sum(1), c.sum(0)], np.r_[sq.mean(1), q.mean(0)])
+    plain = aiq(union, window=w) - aiq(ndch(c.sum(0), q.mean(0)), window=w)
     res = crossfit_delta((sq, sc), (q.T, c.T), w, n_boot=100)
     assert plain > 0.003  # the plain hull picks lucky mixtures
     assert res.estimate < plain / 2

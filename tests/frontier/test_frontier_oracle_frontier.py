@@ -45,8 +45,8 @@ def test_oracle_frontier_equals_brute_force_over_all_breakpoints(seed: int) -> N
     front = oracle_frontier(q, c)
     bc, bq = _brute_points(q, c)
     window = (float(c.sum(axis=0).min()), float(c.sum(axis=0).max()) + 0.5)
-    want = aiq(ndch(bc, bq), window)
-    got = aiq(front.curve(), window)
+    want = aiq(ndch(bc, bq), window=window)
+    got = aiq(front.curve(), window=window)
     assert got == pytest.approx(want, abs=1e-12)
     # The path ends at the Oracle's own point (best model, cheapest on ties)...
     oq, oc = realised(q, c, oracle_choice(q, c))
@@ -54,7 +54,7 @@ def test_oracle_frontier_equals_brute_force_over_all_breakpoints(seed: int) -> N
     assert pq[-1] == pytest.approx(oq.mean()) and pc[-1] == pytest.approx(oc.sum())
     # ...and bounds the Zero router everywhere.
     zero = zero_router(c.sum(axis=0), q.mean(axis=0))
-    assert got >= aiq(zero, window) - 1e-12
+    assert got >= aiq(zero, window=window) - 1e-12
 
 
 def test_oracle_frontier_weights_equal_repeated_prompts() -> None:
@@ -65,7 +65,7 @@ def test_oracle_frontier_weights_equal_repeated_prompts() -> None:
     fc, fq = oracle_frontier(q, c).points(w.astype(float)[None, :])
     ref = oracle_frontier(q[rows], c[rows]).curve()
     window = (0.0, float(c[rows].sum(axis=0).max()))
-    assert aiq(ndch(fc[0], fq[0]), window) == pytest.approx(aiq(ref, window), abs=1e-12)
+    assert aiq(ndch(fc[0], fq[0]), window=window) == pytest.approx(aiq(ref, window=window), abs=1e-12)
 
 
 def test_oracle_frontier_beats_single_oracle_point_where_the_oracle_is_dear() -> None:
@@ -75,7 +75,7 @@ def test_oracle_frontier_beats_single_oracle_point_where_the_oracle_is_dear() ->
     c = np.array([[1.0, 10.0], [1.0, 10.0]])
     window = (2.0, 20.0)
     oq, oc = realised(q, c, oracle_choice(q, c))
-    single = aiq(ndch([oc.sum()], [oq.mean()]), window)
+    single = aiq(ndch([oc.sum()], [oq.mean()]), window=window)
     assert aiq(oracle_frontier(q, c).curve(), window) > single
 
 

@@ -110,13 +110,17 @@ def prepare_benchmark(config: ExperimentConfig, bench: Benchmark | None = None) 
 
 
 def table1_of(bench: Benchmark) -> pd.DataFrame:
-    """Paper Table 1 of the whole (selected) benchmark: the report's, or an equivalent fallback."""
+    """Paper Table 1 of the whole (selected) benchmark: the report's, or an equivalent fallback.
+
+    The report's has both variants (full benchmark, the paper's test part) and the
+    paper's numbers beside ours (`routerbench.report.tables.table1_report`).
+    """
     try:
-        from routerbench.report import table1
+        from routerbench.report.tables import table1_report
     except ImportError:  # pragma: no cover - the report package ships with routerbench
-        table1 = None
-    if table1 is not None:
-        return table1(bench)
+        table1_report = None
+    if table1_report is not None:
+        return table1_report(bench)
     from routerbench.frontier import oracle_choice, realised
 
     rows = []

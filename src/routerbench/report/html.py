@@ -13,7 +13,18 @@ from html import escape
 
 import pandas as pd
 
-from routerbench.report.tables import ORACLE, aiq_sorted, best_models, money, table1_wide
+from routerbench.report.tables import (
+    COST_TOLERANCE,
+    ORACLE,
+    QUALITY_TOLERANCE,
+    TABLE1_VARIANTS,
+    aiq_sorted,
+    best_models,
+    money,
+    paper_agreement,
+    table1_variant,
+    table1_wide,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
@@ -70,28 +81,108 @@ def _num(x: object, fmt: str = ".4g") -> str:
     return "–" if not math.isfinite(v) else format(v, fmt)
 
 
-def table1_html(t1: pd.DataFrame) -> str:
-    """Table 1 as an HTML table: rows models then Oracle, columns datasets, "q / $c" cells.
+_PAPER_SPAN = '<br><span style="color:#666;font-size:.76rem">'
+_OFF_SPAN = '<br><span style="color:#a1261b;font-size:.76rem">'
+_ON_SPAN = '<br><span style="color:#0a6b35;font-size:.76rem">'
 
-    The best single model per dataset is bold, the Oracle row shaded, so the
-    gap between the best model and the Oracle (the room routing has) is easy
-    to see.
-    """
-    wide = table1_wide(t1)
-    best = best_models(t1)
+
+def _variant_table(t1: pd.DataFrame, variant: str | None) -> str:
+    """One variant of Table 1: "q / $c" per cell and, where the paper has it, its cell and Δ."""
+    part = table1_variant(t1, variant)
+    wide = table1_wide(part)
+    best = best_models(part)
+    has_paper = "paper_quality" in part.columns and part["paper_quality"].notna().any()
+    cells_of = part.set_index(["model", "dataset"])
     head = "".join(f"<th>{escape(str(c))}</th>" for c in wide.columns)
     rows = []
     for model, row in wide.iterrows():
         cls = ' class="oracle"' if model == ORACLE else ""
-        cells = "".join(
-            (_BEST_TD if best.get(ds) == model else "<td>") + f"{escape(str(v))}</td>"
-            for ds, v in row.items()
-        )
-        rows.append(f'<tr{cls}><td class="l">{escape(str(model))}</td>{cells}</tr>')
+        tds = []
+        for ds, v in row.items():
+            td = _BEST_TD if best.get(ds) == model else "<td>"
+            text = escape(str(v))
+            if has_paper and (model, ds) in cells_of.index:
+                r = cells_of.loc[(model, ds)]
+                pq, pc = float(r["paper_quality"]), float(r["paper_total_cost"])
+                if math.isfinite(pq) and math.isfinite(pc):
+                    dq, ratio = float(r["quality_diff"]), float(r["cost_ratio"])
+                    good = (
+                        abs(dq) <= QUALITY_TOLERANCE + 1e-12
+                        and math.isfinite(ratio)
+                        and (abs(ratio - 1.0) <= COST_TOLERANCE + 1e-12)
+                    )
+                    text += f"{_PAPER_SPAN}paper {pq:.3f} / {escape(money(pc))}</span>"
+                    text += (_ON_SPAN if good else _OFF_SPAN) + (
+                        f"Δ {dq:+.3f} · cost ×{ratio:.2f}</span>"
+                    )
+            tds.append(f"{td}{text}</td>")
+        rows.append(f'<tr{cls}><td class="l">{escape(str(model))}</td>{"".join(tds)}</tr>')
     return (
         '<div class="scroll"><table><thead><tr><th class="l">model</th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _agreement_html(t1: pd.DataFrame) -> str:
+    """Plain words: where each variant reproduces the paper, and where none does."""
+    agree = paper_agreement(t1)
+    if agree.empty:
+        return ""
+    variants = list(pd.unique(t1["variant"]))
+    items = []
+    for v in variants:
+        parts = []
+        for measure, tol in (
+            ("quality", f"within ±{QUALITY_TOLERANCE:g}"),
+            ("cost", f"within {COST_TOLERANCE:.0%}"),
+        ):
+            sel = agree[agree["measure"] == measure]
+            ok = sel["reproduced_by"].str.split(",").map(lambda xs, v=v: v in xs)
+            parts.append(f"{measure} {tol} of the paper's in {int(ok.sum())} of {len(sel)} cells")
+        items.append(f"<li><b>{escape(TABLE1_VARIANTS.get(v, v))}</b>: {'; '.join(parts)}.</li>")
+    none = agree[agree["reproduced_by"] == ""]
+    if none.empty:
+        tail = "<p>Every cell the paper has is reproduced by at least one variant.</p>"
+    else:
+
+        def fmt(x: float, measure: str) -> str:
+            return f"{x:.3f}" if measure == "quality" else money(x)
+
+        lines = [
+            f"{escape(str(r.dataset))} {escape(str(r.model))} {r.measure}: paper "
+            f"{escape(fmt(r.paper, r.measure))}, ours at best {escape(fmt(r.closest, r.measure))} "
+            f"({escape(str(r.closest_variant))})"
+            for r in none.itertuples(index=False)
+        ]
+        tail = (
+            f"<p><b>No variant reproduces the paper</b> in {len(none)} of {len(agree)} "
+            "(cell, measure) pairs:</p><details><summary>show them</summary><ul>"
+            + "".join(f"<li>{line}</li>" for line in lines)
+            + "</ul></details>"
+        )
+    return (
+        "<p>Paper's numbers: Table 1 of Hu et al. (2024), beside ours in grey, with ours "
+        "minus the paper's quality and our cost over the paper's (green: reproduced, red: "
+        "not).</p><ul>" + "".join(items) + "</ul>" + tail
+    )
+
+
+def table1_html(t1: pd.DataFrame) -> str:
+    """Table 1 as HTML: one table per variant, the paper's cell beside ours where it has one.
+
+    Rows are models then the Oracle, columns datasets, cells "q / $c". The best
+    single model per dataset is bold, the Oracle row shaded, so the gap between the
+    best model and the Oracle (the room routing has) is easy to see. Each variant is
+    labelled for the prompts it sums over, and a paragraph says where no variant
+    reproduces the paper.
+    """
+    variants = list(pd.unique(t1["variant"])) if "variant" in t1.columns else [None]
+    blocks = [_agreement_html(t1)] if "variant" in t1.columns else []
+    for v in variants:
+        label = TABLE1_VARIANTS.get(str(v), str(v)) if v is not None else ""
+        heading = f"<h3>{escape(label[:1].upper() + label[1:])}</h3>" if label else ""
+        blocks.append(heading + _variant_table(t1, v))
+    return "".join(blocks)
 
 
 #: Other papers' metrics, shown folded under each AIQ table, with their plain-words names.
@@ -354,8 +445,8 @@ def page_html(
             (
                 "table1",
                 "Table 1: each model and the Oracle per dataset",
-                "<p>Mean quality / total cost ($) over every prompt of the dataset "
-                "(full benchmark, as the paper's Table 1). Bold: best single model. "
+                "<p>Mean quality / total cost ($) per dataset, over the prompts each "
+                "variant names. Bold: best single model. "
                 "Oracle: best model per prompt, cheapest on ties.</p>" + table1,
             )
         )

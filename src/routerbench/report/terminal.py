@@ -10,7 +10,13 @@ import math
 import pandas as pd
 from rich.table import Table
 
-from routerbench.report.tables import ORACLE, aiq_sorted, table1_wide
+from routerbench.report.tables import (
+    ORACLE,
+    TABLE1_VARIANTS,
+    aiq_sorted,
+    table1_variant,
+    table1_wide,
+)
 
 NON_ROUTER_KINDS: frozenset[str] = frozenset(
     {"model", "oracle", "zero", "control", "oracle-frontier"}
@@ -21,9 +27,12 @@ def _md_cell(s: object) -> str:
     return str(s).replace("|", r"\|").replace("\n", " ")
 
 
-def table1_markdown(t1: pd.DataFrame) -> str:
-    """Table 1 as a GitHub-style pipe table: rows models + Oracle, columns datasets."""
-    wide = table1_wide(t1)
+def table1_markdown(t1: pd.DataFrame, *, variant: str | None = None) -> str:
+    """Table 1 as a GitHub-style pipe table: rows models + Oracle, columns datasets.
+
+    A frame with several variants shows one (the first by default; see `table1_variant`).
+    """
+    wide = table1_wide(t1, variant=variant)
     head = ["model", *map(str, wide.columns)]
     lines = [
         "| " + " | ".join(_md_cell(h) for h in head) + " |",
@@ -35,11 +44,20 @@ def table1_markdown(t1: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def table1_rich(t1: pd.DataFrame, *, title: str = "Table 1: quality / total cost") -> Table:
-    """Table 1 as a `rich.table.Table` for `Console.print` (markup in names is not interpreted)."""
+def table1_rich(t1: pd.DataFrame, *, title: str | None = None, variant: str | None = None) -> Table:
+    """Table 1 as a `rich.table.Table` for `Console.print` (markup in names is not interpreted).
+
+    The default title names the variant shown, so a reader knows which prompts it sums.
+    """
     from rich.text import Text
 
-    wide = table1_wide(t1)
+    part = table1_variant(t1, variant)
+    if title is None:
+        title = "Table 1: quality / total cost"
+        if "variant" in part.columns and len(part):
+            v = str(part["variant"].iloc[0])
+            title += f" ({TABLE1_VARIANTS.get(v, v).split(':')[0]})"
+    wide = table1_wide(part)
     table = Table(title=title, show_lines=False)
     table.add_column("model", no_wrap=True)
     for ds in wide.columns:

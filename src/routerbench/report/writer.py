@@ -46,6 +46,8 @@ def slug(text: str) -> str:
 
 def _grid_points(table1: pd.DataFrame | None, pts: pd.DataFrame) -> pd.DataFrame:
     """Model and Oracle points per dataset for the grid: Table 1 (full data) when given."""
+    if table1 is not None and "variant" in table1.columns:
+        table1 = table1[table1["variant"] == "full"]
     if table1 is not None and not table1.empty:
         return pd.DataFrame(
             {
