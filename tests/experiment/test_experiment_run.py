@@ -386,7 +386,9 @@ def test_oracle_frontier_row_equals_a_brute_force_over_willingness_to_pay(judged
         bc, bq = _brute_points(q.T[:40], c.T[:40])  # brute force is cubic: 40 prompts
         small = (window[0] * 40 / q.shape[1], window[1] * 40 / q.shape[1])
         mine = oracle_frontier(q.T[:40], c.T[:40]).curve()
-        assert aiq_of(mine, window=small) == pytest.approx(aiq_of(ndch(bc, bq), window=small), abs=1e-12)
+        assert aiq_of(mine, window=small) == pytest.approx(
+            aiq_of(ndch(bc, bq), window=small), abs=1e-12
+        )
         row = table.loc[(ds, "Oracle frontier")]
         full = oracle_frontier(q.T, c.T).curve()
         assert row["aiq"] == pytest.approx(aiq_of(full, window=window), abs=1e-12)

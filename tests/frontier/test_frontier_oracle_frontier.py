@@ -65,7 +65,9 @@ def test_oracle_frontier_weights_equal_repeated_prompts() -> None:
     fc, fq = oracle_frontier(q, c).points(w.astype(float)[None, :])
     ref = oracle_frontier(q[rows], c[rows]).curve()
     window = (0.0, float(c[rows].sum(axis=0).max()))
-    assert aiq(ndch(fc[0], fq[0]), window=window) == pytest.approx(aiq(ref, window=window), abs=1e-12)
+    assert aiq(ndch(fc[0], fq[0]), window=window) == pytest.approx(
+        aiq(ref, window=window), abs=1e-12
+    )
 
 
 def test_oracle_frontier_beats_single_oracle_point_where_the_oracle_is_dear() -> None:

@@ -352,7 +352,9 @@ def _score_unit(
             of_samples = reps[-1]
     of_score = None
     if of_points is not None:
-        of_est = float(aiq(ndch(of_points[0], of_points[1]), window=window, log_cost=aiq_cfg.log_cost))
+        of_est = float(
+            aiq(ndch(of_points[0], of_points[1]), window=window, log_cost=aiq_cfg.log_cost)
+        )
         nan_metrics = dict.fromkeys(METRIC_COLUMNS, float("nan"))
         of_score = _RunScore(of_est, of_samples, nan_metrics, int(of_points[0].size))
     zero_samples = samples[zero_at] if zero_at is not None else None
