@@ -171,7 +171,7 @@ def _models_and_oracle(ax: Axes, pts: pd.DataFrame, fontsize: float) -> None:
         linewidths=0.6,
         zorder=5,
     )
-    labelled = pd.concat([models, oracle])
+    labelled = _label_subset(pd.concat([models, oracle]))
     texts = [mpl_text(short_model_name(s)) for s in labelled["system"]]
     place_labels(
         ax,
@@ -180,6 +180,27 @@ def _models_and_oracle(ax: Axes, pts: pd.DataFrame, fontsize: float) -> None:
         texts,
         fontsize=fontsize,
     )
+
+
+#: At most this many model names per plane: past it, names pile up and hide the data.
+MAX_LABELS = 24
+
+
+def _label_subset(pts: pd.DataFrame, limit: int = MAX_LABELS) -> pd.DataFrame:
+    """The points worth naming when there are too many to name: the Oracle, the models on
+    the Zero router's frontier, then the best of the rest, `limit` in all."""
+    if len(pts) <= limit:
+        return pts
+    c = pts["cost"].to_numpy(dtype=float)
+    q = pts["quality"].to_numpy(dtype=float)
+    ok = np.isfinite(c) & np.isfinite(q)
+    on_hull = np.zeros(len(pts), dtype=bool)
+    if ok.any():
+        hull = ndch(c[ok], q[ok])
+        on_hull[np.flatnonzero(ok)[hull.index[hull.index >= 0]]] = True
+    priority = np.where(pts["kind"].to_numpy() == "oracle", 0, np.where(on_hull, 1, 2))
+    order = np.lexsort((-np.nan_to_num(q, nan=-np.inf), priority))
+    return pts.iloc[np.sort(order[:limit])]
 
 
 def _legend(fig: Figure, ax: Axes, handles: list[Line2D]) -> None:
@@ -485,9 +506,30 @@ def model_grid_figure(points: pd.DataFrame, *, title: str, log_cost: bool = True
     return fig
 
 
+#: Columns of the Oracle heatmap before the least chosen models are folded into one.
+MAX_HEATMAP_MODELS = 24
+
+
+def _top_columns(share: pd.DataFrame, limit: int) -> pd.DataFrame:
+    if share.shape[1] <= limit:
+        return share
+    keep = share.max(axis=0).sort_values(ascending=False, kind="stable").index[: limit - 1]
+    kept = [c for c in share.columns if c in set(keep)]
+    rest = [c for c in share.columns if c not in set(keep)]
+    out = share[kept].copy()
+    out[f"other ({len(rest)} models)"] = share[rest].sum(axis=1)
+    return out
+
+
 @_styled
 def oracle_heatmap_figure(share: pd.DataFrame, *, title: str) -> Figure:
-    """The Oracle's choice of model per dataset as a heatmap of prompt shares (Figure 3, right)."""
+    """The Oracle's choice of model per dataset as a heatmap of prompt shares (Figure 3, right).
+
+    With more than `MAX_HEATMAP_MODELS` models only the most chosen keep a column
+    and the rest are summed into one ``other (k models)`` column, so 200 models
+    give a readable figure of ordinary size and the rows still add up to 1.
+    """
+    share = _top_columns(share, MAX_HEATMAP_MODELS)
     vals = share.to_numpy(dtype=float)
     n, m = vals.shape
     fig = _new_figure(max(6.0, 0.72 * m + 3.0), max(3.0, 0.42 * n + 2.3))
