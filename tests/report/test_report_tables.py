@@ -441,3 +441,30 @@ def test_summary_without_routers_or_zero():
 def test_aiq_frame_without_aiq_column_is_a_data_error():
     with pytest.raises(DataError, match="'aiq'"):
         summary_lines(pd.DataFrame({"dataset": ["d"], "system": ["s"]}))
+
+
+def test_summary_lines_use_the_cross_fitted_verdict_and_keep_the_cascade_apart():
+    nan = float("nan")
+    base = {"protocol": "p", "dataset": "d", "ci_low": nan, "ci_high": nan,
+            "control_max": 0.004, "length_control": 0.002, "crossfit_ci_high": nan}  # fmt: skip
+    rows = [
+        {**base, "system": "knn", "kind": "router", "aiq": 0.80, "delta_crossfit": 0.010,
+         "crossfit_ci_low": 0.002, "gap_closed_crossfit": 0.25, "verdict": "beats Zero"},
+        {**base, "system": "mlp", "kind": "router", "aiq": 0.85, "delta_crossfit": 0.001,
+         "crossfit_ci_low": -0.01, "gap_closed_crossfit": 0.02, "verdict": "within noise"},
+        {**base, "system": "cascade ε=0", "kind": "router", "aiq": 0.95, "delta_crossfit": 0.2,
+         "crossfit_ci_low": 0.1, "gap_closed_crossfit": 0.9, "verdict": "beats Zero"},
+        {**base, "system": "cascade ε=0.4", "kind": "router", "aiq": 0.6, "delta_crossfit": -0.1,
+         "crossfit_ci_low": -0.2, "gap_closed_crossfit": -1, "verdict": "within noise"},
+        {**base, "system": "Zero", "kind": "zero", "aiq": 0.79, "delta_crossfit": 0.0,
+         "crossfit_ci_low": 0.0, "gap_closed_crossfit": 0.0, "verdict": ""},
+    ]  # fmt: skip
+    lines = summary_lines(pd.DataFrame(rows))
+    # The best learned router is the one with the largest cross-fitted gain (knn), not the
+    # highest in-sample AIQ (mlp), and the simulated-judge cascade is reported on its own line.
+    assert lines[0].startswith("d: best learned router knn cross-fitted Δ vs Zero +0.0100")
+    assert "25% of the gap" in lines[0] and lines[0].endswith("-> beats Zero")
+    assert "prior max +0.0040, length +0.0020" in lines[0]
+    assert lines[1] == (
+        "d: cascade with a simulated judge (reads test outcomes): beats Zero at ε = 0 of 0, 0.4"
+    )

@@ -6,6 +6,7 @@ What the CLI prints after a run, so a person sees the headline without opening t
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 from rich.table import Table
@@ -92,9 +93,30 @@ def _verdict_line(head: str, best: pd.Series) -> str:
     gap_s = f", {100 * gap:.0f}% of the gap to the Oracle frontier" if math.isfinite(gap) else ""
     verdict = str(best.get("verdict", "") or "no verdict")
     return (
-        f"{head}: best router {best['system']} cross-fitted Δ vs Zero "
+        f"{head}: best learned router {best['system']} cross-fitted Δ vs Zero "
         f"{_signed(float(best['delta_crossfit']))}{ci}{gap_s}; controls: prior max "
         f"{_signed(ctrl)}, length {_signed(length)} -> {verdict}"
+    )
+
+
+#: A system that is one judge error rate's slice of a simulated-judge cascade (`split_by_epsilon`).
+_EPS_SYSTEM = re.compile(r"^(?P<base>.+) ε=(?P<eps>[0-9.eE+-]+)$")
+
+
+def _cascade_line(head: str, rows: pd.DataFrame) -> str | None:
+    """Which judge error rates of a simulated-judge cascade beat Zero (it reads test outcomes)."""
+    if rows.empty or "verdict" not in rows.columns:
+        return None
+    parsed = [(m, v) for m, v in zip(rows["system"].map(_EPS_SYSTEM.match), rows["verdict"]) if m]
+    if not parsed:
+        return None
+    base = parsed[0][0].group("base")
+    wins = sorted(float(m.group("eps")) for m, v in parsed if v == "beats Zero")
+    rates = sorted(float(m.group("eps")) for m, _ in parsed)
+    won = ", ".join(f"{e:g}" for e in wins) if wins else "none"
+    return (
+        f"{head}: {base} with a simulated judge (reads test outcomes): beats Zero at ε = {won} "
+        f"of {', '.join(f'{e:g}' for e in rates)}"
     )
 
 
@@ -120,10 +142,17 @@ def summary_lines(aiq: pd.DataFrame) -> list[str]:
         if routers.empty:
             lines.append(f"{head}: no router evaluated")
             continue
-        if honest and routers["delta_crossfit"].notna().any():
-            best = routers.loc[routers["delta_crossfit"].astype(float).idxmax()]
-            lines.append(_verdict_line(head, best))
-            continue
+        if honest:
+            sliced = routers["system"].astype(str).str.match(_EPS_SYSTEM.pattern)
+            learned = routers[~sliced]
+            if learned["delta_crossfit"].notna().any():
+                best = learned.loc[learned["delta_crossfit"].astype(float).idxmax()]
+                lines.append(_verdict_line(head, best))
+            cascade = _cascade_line(head, routers[sliced])
+            if cascade:
+                lines.append(cascade)
+            if learned["delta_crossfit"].notna().any() or cascade:
+                continue
         best = routers.iloc[0]  # aiq_sorted puts the highest AIQ first
         text = f"{head}: best {best['system']} {_with_ci(best)}"
         if zero.empty or not math.isfinite(float(zero.iloc[0]["aiq"])):
