@@ -26,6 +26,7 @@ __all__ = [
     "RouterConfig",
     "VerdictConfig",
     "default_config_text",
+    "effective_yaml",
     "format_loc",
     "load_config",
     "parse_config",
@@ -307,6 +308,17 @@ class ExperimentConfig(_Strict):
         data = self.model_dump(exclude_unset=True)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return parse_config(data, source="<overrides>")
+
+
+def effective_yaml(config: ExperimentConfig) -> str:
+    """The config as it runs (overrides applied, defaults filled in) as compact YAML.
+
+    Lists of plain values print on one line (``budgets: [0.001, 0.01]``), so the
+    report can show the whole effective config without a page of one-item lines.
+    """
+    return yaml.safe_dump(
+        config.model_dump(mode="json"), sort_keys=False, default_flow_style=None, width=96
+    )
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:

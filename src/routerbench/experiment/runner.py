@@ -18,7 +18,7 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError
-from routerbench.experiment.config import ExperimentConfig
+from routerbench.experiment.config import ExperimentConfig, effective_yaml
 from routerbench.experiment.evaluate import (
     RESULT_COLUMNS,
     evaluate,
@@ -390,5 +390,5 @@ def _write_report(
         synthetic=result.synthetic,
         write_tables=False,
         data=str(config.data),
-        effective_config=_dump(config),
+        effective_config=effective_yaml(config),
     )

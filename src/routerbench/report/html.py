@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -78,7 +79,10 @@ def _num(x: object, fmt: str = ".4g") -> str:
         v = float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return escape(str(x))
-    return "–" if not math.isfinite(v) else format(v, fmt)
+    if not math.isfinite(v):
+        return "–"
+    text = format(v, fmt)
+    return format(0.0, fmt) if text.lstrip("+-").strip("0.%") == "" else text
 
 
 _PAPER_SPAN = '<br><span style="color:#666;font-size:.76rem">'
@@ -206,6 +210,13 @@ _KIND_NAME = {
 }
 
 
+def _kind_name(kind: str, system: str) -> str:
+    """What a row is, in words; a cascade's per-ε slice says its judge is simulated."""
+    if kind == "router" and re.search(r" ε=[0-9.eE+-]+$", system):
+        return "simulated judge"
+    return _KIND_NAME.get(kind, kind)
+
+
 def _get(r: pd.Series, col: str) -> float:
     try:
         return float(r.get(col, math.nan))
@@ -213,13 +224,21 @@ def _get(r: pd.Series, col: str) -> float:
         return math.nan
 
 
+def _fmt(v: float, fmt: str) -> str:
+    """`format`, with a value that rounds to zero shown as zero (no "-0.0000", no "-0%")."""
+    text = format(v, fmt)
+    if text.lstrip("+-").strip("0.%") == "":
+        text = format(0.0, fmt)
+    return text
+
+
 def _with_interval(est: float, lo: float, hi: float, fmt: str) -> str:
     """An estimate over its interval on a second, smaller line: narrow columns, no cut-off."""
     if not math.isfinite(est):
         return "–"
-    top = format(est, fmt)
+    top = _fmt(est, fmt)
     if math.isfinite(lo) and math.isfinite(hi):
-        return f'{top}<br><span class="ci">[{format(lo, fmt)}, {format(hi, fmt)}]</span>'
+        return f'{top}<br><span class="ci">[{_fmt(lo, fmt)}, {_fmt(hi, fmt)}]</span>'
     return top
 
 
@@ -252,11 +271,11 @@ def _aiq_row(r: pd.Series, top: bool) -> str:
     vcls = "beats" if verdict == "beats Zero" else "l"
     cells = [
         f'<td class="l">{escape(str(r["system"]))}</td>',
-        f'<td class="l">{escape(_KIND_NAME.get(kind, kind))}</td>',
+        f'<td class="l">{escape(_kind_name(kind, str(r["system"])))}</td>',
         f"<td>{_with_interval(_get(r, 'aiq'), _get(r, 'ci_low'), _get(r, 'ci_high'), '.4f')}</td>",
         f'<td class="{_sign_class(d, dlo)}">{_with_interval(d, dlo, dhi, "+.4f")}</td>',
         f'<td class="{_sign_class(cf, clo)}">{_with_interval(cf, clo, chi, "+.4f")}</td>',
-        f"<td>{'–' if not math.isfinite(gap) else format(100 * gap, '.0f') + '%'}</td>",
+        f"<td>{'–' if not math.isfinite(gap) else _fmt(100 * gap, '.0f') + '%'}</td>",
         f'<td class="{vcls} wrap">{escape(verdict) or "–"}</td>',
     ]
     return f'<tr class="{tr}">{"".join(cells)}</tr>'
@@ -352,6 +371,69 @@ def aiq_html(aiq: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+_EPS = re.compile(r"^(?P<base>.+) ε=(?P<eps>[0-9.eE+-]+)$")
+
+
+def headline_html(aiq: pd.DataFrame) -> str | None:
+    """The page's headline: per test set the best learned router, out of sample, and why.
+
+    The best learned router is the one with the largest cross-fitted gain over
+    Zero (never the largest in-sample AIQ); beside it, the bar it had to clear
+    (controls), the share of the gap to the Oracle frontier and the verdict.
+    The simulated-judge cascade reads test outcomes, so it gets its own column:
+    the judge error rates ε at which it beats Zero. None without verdict columns.
+    """
+    if "verdict" not in aiq.columns or "delta_crossfit" not in aiq.columns:
+        return None
+    head = [
+        ("test set", "l"),
+        ("best learned router", "l"),
+        ("cross-fitted Δ [CI]", ""),
+        ("gap closed", ""),
+        ("prior control max", ""),
+        ("length control", ""),
+        ("verdict", "l"),
+        ("simulated-judge cascade beats Zero at ε", "l"),
+    ]
+    rows = []
+    multi = aiq["protocol"].nunique() > 1
+    for (protocol, dataset), grp in aiq.groupby(["protocol", "dataset"], sort=False):
+        routers = grp[grp["kind"] == "router"]
+        sliced = routers["system"].astype(str).str.match(_EPS.pattern)
+        learned = routers[~sliced & routers["delta_crossfit"].notna()]
+        name = f"{dataset} ({protocol})" if multi else str(dataset)
+        cells = [f'<td class="l">{escape(name)}</td>']
+        if learned.empty:
+            cells += ['<td class="l">–</td>', *["<td>–</td>"] * 4, '<td class="l">–</td>']
+        else:
+            b = learned.loc[learned["delta_crossfit"].astype(float).idxmax()]
+            cf, lo, hi = (_get(b, c) for c in ("delta_crossfit", "crossfit_ci_low",
+                                                "crossfit_ci_high"))  # fmt: skip
+            gap = _get(b, "gap_closed_crossfit")
+            verdict = b["verdict"] if isinstance(b["verdict"], str) else ""
+            cells += [
+                f'<td class="l">{escape(str(b["system"]))}</td>',
+                f'<td class="{_sign_class(cf, lo)}">{_with_interval(cf, lo, hi, "+.4f")}</td>',
+                f"<td>{'–' if not math.isfinite(gap) else _fmt(100 * gap, '.0f') + '%'}</td>",
+                f"<td>{_num(_get(b, 'control_max'), '+.4f')}</td>",
+                f"<td>{_num(_get(b, 'length_control'), '+.4f')}</td>",
+                f'<td class="{"beats" if verdict == "beats Zero" else "l"} wrap">'
+                f"{escape(verdict) or '–'}</td>",
+            ]
+        eps = [
+            (float(m.group("eps")), v)
+            for m, v in zip(routers["system"].astype(str).map(_EPS.match), routers["verdict"])
+            if m
+        ]
+        wins = sorted(e for e, v in eps if v == "beats Zero")
+        text = ("none" if not wins else ", ".join(f"{e:g}" for e in wins)) if eps else "–"
+        if eps:
+            text += f" (of {len(eps)} rates)"
+        cells.append(f'<td class="l wrap">{escape(text)}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return _table(head, rows)
+
+
 def domain_html(aiq: pd.DataFrame) -> str | None:
     """In-domain vs out-of-domain AIQ of every router side by side, with their difference.
 
@@ -419,6 +501,7 @@ def page_html(
     version: str,
     runtime_s: float,
     domain: str | None = None,
+    headline: str | None = None,
     data: str | None = None,
     effective_config: str | None = None,
 ) -> str:
@@ -426,7 +509,19 @@ def page_html(
     from routerbench.report.explain import explain_html
 
     sections: list[tuple[str, str, str]] = []  # (anchor, heading, body)
-    if summary:
+    if headline:
+        sections.append(
+            (
+                "summary",
+                "Summary: best router vs Zero, out of sample",
+                "<p>Per test set, the learned router with the largest cross-fitted gain over "
+                "the Zero router, its interval, the share of the gap to the Oracle frontier, "
+                "the controls' gains it had to exceed and the verdict; last, the judge error "
+                "rates at which the paper's simulated-judge cascade (it reads the test "
+                "outcomes) beats Zero. Terms are explained in the next section.</p>" + headline,
+            )
+        )
+    elif summary:
         items = "".join(f"<li>{escape(s)}</li>" for s in summary)
         sections.append(
             (

@@ -389,14 +389,16 @@ def family_panels_figure(
         )
         fam_rows = routers[routers["family"] == family]
         colour = styles.family_colour(str(family))
-        curve = ndch(
-            fam_rows["cost"].to_numpy(dtype=float), fam_rows["quality"].to_numpy(dtype=float)
-        )
-        xs, ys = _curve_xy(curve, log_cost, ax.get_xlim()[0])
-        if xs.size:
-            ax.plot(xs, ys, color=colour, lw=1.6, alpha=0.9, zorder=3)
-        handles = []
         systems = list(pd.unique(fam_rows["system"]))
+        many = len(systems) > 4  # e.g. one system per judge error rate: one hull each
+        if not many:
+            curve = ndch(
+                fam_rows["cost"].to_numpy(dtype=float), fam_rows["quality"].to_numpy(dtype=float)
+            )
+            xs, ys = _curve_xy(curve, log_cost, ax.get_xlim()[0])
+            if xs.size:
+                ax.plot(xs, ys, color=colour, lw=1.6, alpha=0.9, zorder=3)
+        handles = []
         for i, (system, rows) in enumerate(fam_rows.groupby("system", sort=False)):
             st = styles.get(str(system), str(family))
             # Within one panel, a sequential colour per system when the family has many (ε).
@@ -410,20 +412,15 @@ def family_panels_figure(
             for path in path_groups(rows):
                 if path.size > 1:
                     ax.plot(c[path], q[path], color=col, ls=":", lw=1.0, alpha=0.9, zorder=2)
+            if many:
+                xs, ys = _curve_xy(ndch(c, q), log_cost, ax.get_xlim()[0])
+                if xs.size:
+                    ax.plot(xs, ys, color=col, lw=1.3, alpha=0.9, zorder=3)
             ax.scatter(c, q, s=12, marker=st.marker, color=col, linewidths=0, zorder=3)
             handles.append(
                 Line2D([], [], color=col, ls=":", marker=st.marker, ms=4, label=mpl_text(system))
             )
-        models = pts[pts["kind"] == "model"]
-        ax.scatter(
-            models["cost"], models["quality"], s=16, c=MODEL_COLOUR, edgecolors=MODEL_EDGE,
-            linewidths=0.4, zorder=4,
-        )  # fmt: skip
-        oracle = pts[pts["kind"] == "oracle"]
-        ax.scatter(
-            oracle["cost"], oracle["quality"], s=90, marker="*", c=ORACLE_COLOUR,
-            edgecolors="black", linewidths=0.5, zorder=5,
-        )  # fmt: skip
+        _models_and_oracle(ax, pts, 6.5)
         handles.append(Line2D([], [], label="Zero router", **_ZERO_KW))
         ax.legend(
             handles=handles, loc="lower right", fontsize=6.5, frameon=True, framealpha=0.85,
@@ -644,6 +641,11 @@ def cascade_figure(
             xs, ys = _curve_xy(ndch(c, q), log_cost, ax.get_xlim()[0])
             ax.plot(xs, ys, color=colour[eps], lw=1.5, ls=ls, zorder=3)
             ax.scatter(c, q, s=9, color=colour[eps], zorder=3)
+            if xs.size:  # name the curve where it ends: eight shades are hard to match
+                ax.annotate(
+                    f"ε={eps:g}", (xs[-1], ys[-1]), xytext=(3, 0), textcoords="offset points",
+                    fontsize=6.5, color="#303030", va="center", zorder=6,
+                )  # fmt: skip
         if k % ncols == 0:
             ax.set_ylabel("mean quality")
         if k + ncols >= len(datasets):

@@ -15,7 +15,14 @@ import pandas as pd
 from routerbench.errors import ConfigError
 from routerbench.io import write_text_atomic
 from routerbench.report.frames import average_points, check_results, split_epsilon
-from routerbench.report.html import FigureEntry, aiq_html, domain_html, page_html, table1_html
+from routerbench.report.html import (
+    FigureEntry,
+    aiq_html,
+    domain_html,
+    headline_html,
+    page_html,
+    table1_html,
+)
 from routerbench.report.palette import StyleMap
 from routerbench.report.plots import (
     CROWDED,
@@ -232,6 +239,7 @@ def write_report(
         table1=table1_html(table1) if table1 is not None and not table1.empty else None,
         aiq=aiq_html(aiq) if aiq is not None and not aiq.empty else None,
         domain=domain_html(aiq) if aiq is not None and not aiq.empty else None,
+        headline=headline_html(aiq) if aiq is not None and not aiq.empty else None,
         data=data,
         effective_config=effective_config,
         figures=figures,
