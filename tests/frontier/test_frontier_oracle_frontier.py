@@ -78,7 +78,7 @@ def test_oracle_frontier_beats_single_oracle_point_where_the_oracle_is_dear() ->
     window = (2.0, 20.0)
     oq, oc = realised(q, c, oracle_choice(q, c))
     single = aiq(ndch([oc.sum()], [oq.mean()]), window=window)
-    assert aiq(oracle_frontier(q, c).curve(), window) > single
+    assert aiq(oracle_frontier(q, c).curve(), window=window) > single
 
 
 def test_oracle_frontier_refuses_nan() -> None:
