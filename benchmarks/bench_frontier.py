@@ -52,13 +52,13 @@ def run(emit: Callable[..., None]) -> None:
     """Emit the frontier figures."""
     rng = np.random.default_rng(1)
     x, y = rng.random(N_POINTS), rng.random(N_POINTS)
-    _, seconds = timed(lambda: aiq(ndch(x, y), (0.0, 1.0)), repeat=3)
+    _, seconds = timed(lambda: aiq(ndch(x, y), window=(0.0, 1.0)), repeat=3)
     emit(f"NDCH + AIQ of {N_POINTS:,} random points", seconds, "s", "< 1 s", seconds < 1.0)
 
     # Worst case for the hull: every point is a vertex (a concave curve, shuffled).
     xc = rng.random(N_POINTS)
     yc = np.sqrt(xc)
-    _, seconds = timed(lambda: aiq(ndch(xc, yc), (0.0, 1.0)), repeat=1)
+    _, seconds = timed(lambda: aiq(ndch(xc, yc), window=(0.0, 1.0)), repeat=1)
     emit(
         f"NDCH + AIQ of {N_POINTS:,} points all on the hull (worst case)",
         seconds,

@@ -34,7 +34,7 @@ def test_matches_frontier_aiq(data, log_cost: bool) -> None:
         window = (0.5, window[1] + 0.5)
     got = batched_aiq(c, q, window, log_cost=log_cost)
     for b in range(c.shape[0]):
-        expected = aiq(ndch(c[b], q[b]), window, log_cost=log_cost)
+        expected = aiq(ndch(c[b], q[b]), window=window, log_cost=log_cost)
         assert got[b] == pytest.approx(expected, abs=1e-12)
 
 
@@ -43,7 +43,7 @@ def test_matches_frontier_on_continuous_paths() -> None:
     c = np.sort(rng.random((50, 40)), axis=1) * 3
     q = np.sqrt(c / 3) + rng.normal(0, 0.02, c.shape)
     got = batched_aiq(c, q, (0.2, 2.5))
-    expected = [aiq(ndch(c[b], q[b]), (0.2, 2.5)) for b in range(50)]
+    expected = [aiq(ndch(c[b], q[b]), window=(0.2, 2.5)) for b in range(50)]
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 

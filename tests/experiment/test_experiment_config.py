@@ -82,7 +82,7 @@ def test_defaults_and_kfold_seed() -> None:
     assert kf.seed == 0 and kf.k == 3
     assert protocol_labels(parse_config(
         {"protocols": [{"name": "paper"}, {"name": "paper", "train_on": "all"}, {"name": "kfold"}]}
-    ).protocols) == ["paper-0", "paper-1", "kfold"]  # fmt: skip
+    ).protocols) == ["paper", "paper(train_on=all)", "kfold"]  # fmt: skip
 
 
 def test_grid_expansion_order_and_labels() -> None:
@@ -160,7 +160,7 @@ def test_seeds_expand_only_for_seeded_routers() -> None:
     assert sorted({r.seed for r in spy}) == [0, 1, 2]
     assert len({r.run_id for r in plan.runs}) == len(plan.runs)
     # baselines: every model, Oracle and Zero, once per unit
-    base = [r for r in plan.runs if r.system.kind != "router"]
+    base = [r for r in plan.runs if r.system.kind not in ("router", "control")]
     assert len(base) == per_unit * (bench.n_models + 2)
 
 

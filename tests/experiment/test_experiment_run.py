@@ -26,6 +26,7 @@ def config(out: Path, **extra: object) -> dict:
         "routers": [{"name": SPY, "label": "spy", "grid": {"bias": [0.0, 0.2]}}],
         "protocols": [{"name": "paper"}, {"name": "leave-out"}],
         "bootstrap": {"n_boot": 200, "seed": 1},
+        "verdict": {"control_seeds": 3, "crossfit_boot": 40, "crossfit_reps": 4},
         "out": str(out),
     }
     base.update(extra)
@@ -207,6 +208,9 @@ def test_compare_same_run_is_zero_and_detects_a_better_router(tmp_path: Path) ->
     spy = better[better["system"] == "spy"]
     assert (spy["diff"] < 0).all() and (spy["p_value"] < 0.05).all()
     assert (spy["ci_high"] < 0).all()
+    # ...and each side's own verdict (aiq.csv's, the one definition) travels with it.
+    assert (spy["verdict_b"] == "beats Zero").all() and (spy["verdict_a"] != "beats Zero").all()
+    assert (better.loc[better["kind"] == "model", "verdict_a"] == "").all()
     oracle = better[better["system"] == "Oracle"]
     assert (oracle["diff"].abs() < 1e-12).all()
     d = tmp_path / "d"
@@ -305,6 +309,7 @@ def test_crossfit_aiq_is_wired_to_each_runs_arrays(first) -> None:
     _, out, res = first
     aiq = res.aiq.set_index(["protocol", "dataset", "system"])
     runs = res.results.drop_duplicates("run_id")
+    runs = runs[runs["kind"] != "control"]  # a control's row averages its seeds
     windows = res.windows.set_index(["protocol", "fold", "dataset"])
     checked = 0
     for r in runs[runs["protocol"] == "paper"].itertuples():
@@ -320,3 +325,125 @@ def test_crossfit_aiq_is_wired_to_each_runs_arrays(first) -> None:
         assert got == pytest.approx(expected, abs=1e-12)
         checked += 1
     assert checked >= len(runs[runs["protocol"] == "paper"]) // 2
+
+
+# --------------------------------------------------------------------------- verdict
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory: pytest.TempPathFactory):
+    """A no-information spy, a spy that peeks at the truth, and 6 control seeds."""
+    out = tmp_path_factory.mktemp("verdict") / "out"
+    bench = two_dataset_bench(n=240)
+    shares = [i / 10 for i in range(11)]
+    routers = [
+        {"name": SPY, "label": "spy", "params": {"shares": shares}},
+        {"name": SPY, "label": "cheat", "params": {"cheat": True, "shares": [0.5]}},
+    ]
+    extra = {
+        "routers": routers,
+        "protocols": [{"name": "paper", "label": "in-domain"}],
+        "verdict": {"control_seeds": 6, "crossfit_boot": 60, "crossfit_reps": 6},
+    }
+    return bench, out, run(bench, out, **extra)
+
+
+def _unit_arrays(out: Path, res, dataset: str, system: str) -> tuple[np.ndarray, np.ndarray]:
+    runs = res.results[(res.results["dataset"] == dataset) & (res.results["system"] == system)]
+    with np.load(points_path(out, runs["run_id"].iloc[0])) as z:
+        return np.asarray(z["q"]), np.asarray(z["c"])
+
+
+def test_paired_delta_ci_equals_an_independent_paired_bootstrap(judged) -> None:
+    from routerbench.frontier import paired_bootstrap
+
+    _, out, res = judged
+    aiq = res.aiq.set_index(["dataset", "system"])
+    assert set(res.aiq["protocol"]) == {"in-domain"}  # the configured label, not "paper"
+    for ds in aiq.index.get_level_values(0).unique():
+        w = res.windows.set_index("dataset").loc[ds]
+        zero = _unit_arrays(out, res, ds, "Zero")
+        for system in ("spy", "Oracle", "cheat"):
+            got = aiq.loc[(ds, system)]
+            ref = paired_bootstrap(
+                _unit_arrays(out, res, ds, system), zero, n_boot=200, seed=1,
+                window=(w["window_lo"], w["window_hi"]),
+            )  # fmt: skip
+            assert got["delta_zero"] == pytest.approx(ref.estimate, abs=1e-12)
+            assert got["delta_ci_low"] == pytest.approx(ref.low, abs=1e-12)
+            assert got["delta_ci_high"] == pytest.approx(ref.high, abs=1e-12)
+
+
+def test_oracle_frontier_row_equals_a_brute_force_over_willingness_to_pay(judged) -> None:
+    from routerbench.frontier import aiq as aiq_of
+    from routerbench.frontier import ndch, oracle_frontier
+    from tests.frontier.test_frontier_oracle_frontier import _brute_points
+
+    _, out, res = judged
+    table = res.aiq.set_index(["dataset", "system"])
+    for ds in table.index.get_level_values(0).unique():
+        q, c = _unit_arrays(out, res, ds, "Zero")  # one row per model: the test table
+        w = res.windows.set_index("dataset").loc[ds]
+        window = (w["window_lo"], w["window_hi"])
+        bc, bq = _brute_points(q.T[:40], c.T[:40])  # brute force is cubic: 40 prompts
+        small = (window[0] * 40 / q.shape[1], window[1] * 40 / q.shape[1])
+        mine = oracle_frontier(q.T[:40], c.T[:40]).curve()
+        assert aiq_of(mine, window=small) == pytest.approx(
+            aiq_of(ndch(bc, bq), window=small), abs=1e-12
+        )
+        row = table.loc[(ds, "Oracle frontier")]
+        full = oracle_frontier(q.T, c.T).curve()
+        assert row["aiq"] == pytest.approx(aiq_of(full, window=window), abs=1e-12)
+        assert row["ci_low"] <= row["aiq"] <= row["ci_high"]
+        # The upper bound: above Zero, the Oracle point and every router.
+        others = table.loc[ds].drop(index="Oracle frontier")
+        assert row["aiq"] >= others["aiq"].max() - 1e-12
+        zero = table.loc[(ds, "Zero"), "aiq"]
+        for system in ("spy", "cheat"):
+            r = table.loc[(ds, system)]
+            assert r["gap_closed"] == pytest.approx((r["aiq"] - zero) / (row["aiq"] - zero))
+            assert r["oracle_frontier"] == pytest.approx(row["aiq"])
+
+
+def test_verdict_needs_crossfit_ci_above_zero_and_both_controls(judged) -> None:
+    from routerbench.experiment.evaluate import BEATS_ZERO, verdict_of
+
+    _, _, res = judged
+    aiq = res.aiq
+    for _, grp in aiq.groupby(["protocol", "dataset"]):
+        g = grp.set_index("system")
+        assert g.loc["Zero", "delta_crossfit"] == 0.0
+        assert g.loc["prior control", "n_runs"] == 6 and g.loc["prior control", "kind"] == "control"
+        assert g.loc["length control", "kind"] == "control"
+        assert int(g.loc["spy", "n_control_seeds"]) == 6
+        # The peeking spy beats Zero; the no-information one must not.
+        assert g.loc["cheat", "verdict"] == BEATS_ZERO
+        assert g.loc["cheat", "crossfit_ci_low"] > 0
+        assert g.loc["spy", "verdict"] != BEATS_ZERO
+        for system, r in g.iterrows():
+            want = verdict_of(
+                r["kind"], r["delta_crossfit"], r["crossfit_ci_low"], r["control_max"],
+                r["length_control"],
+            )  # fmt: skip
+            assert (r["verdict"] if isinstance(r["verdict"], str) else "") == want, system
+            if r["kind"] != "router":
+                assert not isinstance(r["verdict"], str) or r["verdict"] == ""
+
+
+def test_control_max_is_the_max_over_seeds_of_their_crossfit_gain(judged) -> None:
+    from routerbench.frontier import crossfit_delta
+
+    _, out, res = judged
+    runs = res.results.drop_duplicates("run_id")
+    ds = runs["dataset"].iloc[0]
+    w = res.windows.set_index("dataset").loc[ds]
+    zero = _unit_arrays(out, res, ds, "Zero")
+    gains = []
+    for r in runs[(runs["dataset"] == ds) & (runs["system"] == "prior control")].itertuples():
+        with np.load(points_path(out, r.run_id)) as z:
+            sysarr = (np.asarray(z["q"]), np.asarray(z["c"]))
+        gains.append(
+            crossfit_delta(sysarr, zero, (w["window_lo"], w["window_hi"]), reps=6, n_boot=0,
+                           seed=1).estimate
+        )  # fmt: skip
+    row = res.aiq[(res.aiq["dataset"] == ds) & (res.aiq["system"] == "spy")].iloc[0]
+    assert len(gains) == 6
+    assert row["control_max"] == pytest.approx(max(gains), abs=1e-12)

@@ -51,7 +51,7 @@ def test_replicates_equal_explicit_resampling():
     for b in range(25):
         idx = np.repeat(np.arange(60), w[b])  # the resampled prompts, explicitly
         qb, cb = q[:, idx], c[:, idx]
-        expected = aiq(ndch(cb.sum(axis=1), qb.mean(axis=1)), window)
+        expected = aiq(ndch(cb.sum(axis=1), qb.mean(axis=1)), window=window)
         assert res.samples[b] == pytest.approx(expected, abs=1e-12)
 
 
@@ -60,7 +60,7 @@ def test_estimate_window_and_determinism():
     q, c = _system(rng, 300)
     res = bootstrap_aiq(q, c, n_boot=200, seed=3, cost_mode="mean")
     assert res.window == (1.0, 8.0)  # full-sample span, in mean-cost units
-    assert res.estimate == pytest.approx(aiq((c.mean(axis=1), q.mean(axis=1)), (1.0, 8.0)))
+    assert res.estimate == pytest.approx(aiq((c.mean(axis=1), q.mean(axis=1)), window=(1.0, 8.0)))
     assert res.low <= res.estimate <= res.high
     assert res.samples.shape == (200,) and res.se > 0
     again = bootstrap_aiq(q, c, n_boot=200, seed=3, cost_mode="mean")
@@ -74,7 +74,7 @@ def test_estimate_window_and_determinism():
 
 def test_ci_covers_true_aiq_at_nominal_rate():
     window = (1.0, 8.0)
-    truth = aiq((TRUE_C, TRUE_P), window)
+    truth = aiq((TRUE_C, TRUE_P), window=window)
     rng = np.random.default_rng(20240318)
     reps, hits, alpha = 150, 0, 0.1
     for r in range(reps):
@@ -104,7 +104,7 @@ def test_paired_detects_a_real_difference_and_beats_unpaired_width():
     res = paired_bootstrap((qa, c), (qb, c), n_boot=400, seed=1, cost_mode="mean")
     assert res.window == (1.0, 8.0)
     assert res.estimate == pytest.approx(
-        aiq((TRUE_C, qa.mean(1)), (1.0, 8.0)) - aiq((TRUE_C, qb.mean(1)), (1.0, 8.0))
+        aiq((TRUE_C, qa.mean(1)), window=(1.0, 8.0)) - aiq((TRUE_C, qb.mean(1)), window=(1.0, 8.0))
     )
     assert res.low > 0 and res.p_value < 0.01
     # pairing cancels the shared prompt difficulty: the difference is far tighter

@@ -20,7 +20,7 @@ def test_single_setting_equals_mean_of_half_scores() -> None:
     for _ in range(3):
         perm = rng2.permutation(200)
         for half in (perm[:100], perm[100:]):
-            want.append(aiq(ndch([c[0, half].sum() * 2], [q[0, half].mean()]), window))
+            want.append(aiq(ndch([c[0, half].sum() * 2], [q[0, half].mean()]), window=window))
     assert got == pytest.approx(np.mean(want))
 
 
@@ -32,7 +32,7 @@ def test_no_information_settings_lose_their_plain_advantage() -> None:
     q = (rng.random((s, n)) < base_q).astype(float)  # every setting is the same coin
     c = np.tile(np.linspace(0.1, 1.0, s)[:, None], (1, n))  # rising prices
     window = (float(c[0].sum()), float(c[-1].sum()))
-    plain = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window)
+    plain = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window=window)
     cross = crossfit_aiq(q, c, window, reps=10)
     assert plain > base_q + 0.01  # selection on the scored prompts flatters
     assert abs(cross - base_q) < 0.02  # held-out scoring does not

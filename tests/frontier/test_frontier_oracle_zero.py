@@ -168,4 +168,4 @@ def test_zero_router_validation():
 
 def test_zero_router_aiq_uses_same_hull():
     z = zero_router(COSTS, QUALS)
-    assert aiq(z, (1.0, 8.0)) == aiq(ndch(COSTS, QUALS), (1.0, 8.0))
+    assert aiq(z, window=(1.0, 8.0)) == aiq(ndch(COSTS, QUALS), window=(1.0, 8.0))

@@ -149,6 +149,174 @@ def test_table1_on_real_data():
         assert row.quality >= models.loc[d, "quality"].max()
 
 
+def _original_test_ids(ids_in_order: list[str]) -> list[str]:
+    """The paper's test part of one dataset, by the original code's literal steps."""
+    ids = list(dict.fromkeys(ids_in_order))
+    np.random.seed(42)
+    np.random.shuffle(ids)
+    return ids[int(len(ids) * 0.7) :]
+
+
+def _paper_resource() -> pd.DataFrame:
+    from importlib import resources
+
+    path = resources.files("routerbench.data").joinpath("resources", "paper_table1.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, comment="#")
+
+
+def test_table1_paper_test_variant_sums_the_papers_test_part():
+    bench = random_bench(n=90, nan_frac=0.05)
+    got = table1(bench, variant="paper-test")
+    ds = bench.prompts["dataset"].to_numpy()
+    keep = set()
+    for d in bench.datasets:
+        keep |= set(_original_test_ids(list(bench.sample_ids[ds == d])))
+    part = bench.subset(np.flatnonzero([i in keep for i in bench.sample_ids]))
+    assert part.n_prompts == (30 - int(30 * 0.7)) + (60 - int(60 * 0.7))
+    assert_table1_matches(got, part)
+    with pytest.raises(ValueError, match="variant"):
+        table1(bench, variant="test")
+
+
+def test_table1_report_puts_the_papers_numbers_beside_ours():
+    from routerbench.report.tables import TABLE1_REPORT_COLUMNS, table1_report
+
+    paper = _paper_resource().set_index(["dataset", "model"])
+    models = ("gpt-4-1106-preview", "mistralai/mistral-7b-chat", "not-in-paper")
+    rng = np.random.default_rng(1)
+    n = 40
+    prompts = pd.DataFrame(
+        {
+            "sample_id": [f"x{i}" for i in range(n)],
+            "task": ["mmlu-astronomy" if i % 2 else "other-task" for i in range(n)],
+            "prompt": ["p"] * n,
+        }
+    )
+    q = rng.integers(0, 2, (n, 3)).astype(float)
+    c = rng.uniform(0.001, 0.01, (n, 3))
+    bench = Benchmark(prompts, models, q, c, source="t")
+    t1 = table1_report(bench)
+    assert tuple(t1.columns) == TABLE1_REPORT_COLUMNS
+    assert list(pd.unique(t1["variant"])) == ["full", "paper-test"]
+    for v in ("full", "paper-test"):
+        part = t1[t1["variant"] == v].drop(columns="variant").reset_index(drop=True)
+        base = table1(bench, variant=v)
+        pd.testing.assert_frame_equal(part[list(base.columns)], base)
+    for r in t1.itertuples(index=False):
+        key = (r.dataset, "oracle" if r.model == ORACLE else r.model)
+        if key in paper.index:
+            assert r.paper_quality == paper.loc[key, "quality"]
+            assert r.paper_total_cost == paper.loc[key, "total_cost"]
+            assert r.quality_diff == pytest.approx(r.quality - r.paper_quality, abs=1e-15)
+            assert r.cost_ratio == pytest.approx(r.total_cost / r.paper_total_cost, rel=1e-12)
+        else:  # no such cell in the paper: no number invented
+            assert math.isnan(r.paper_quality) and math.isnan(r.cost_ratio)
+    assert t1.loc[t1["dataset"] == "mmlu", "paper_quality"].notna().sum() == 2 * 3  # 2 + Oracle
+
+
+def test_paper_agreement_names_cells_no_variant_reproduces():
+    from routerbench.report.tables import paper_agreement
+
+    t1 = pd.DataFrame(
+        {
+            "dataset": ["d"] * 4,
+            "model": ["a", "b", "a", "b"],
+            "variant": ["full", "full", "paper-test", "paper-test"],
+            "quality": [0.50, 0.70, 0.505, 0.60],
+            "total_cost": [3.0, 2.0, 1.04, 2.5],
+            "n": [10, 10, 3, 3],
+            "paper_quality": [0.5, 0.9, 0.5, 0.9],
+            "paper_total_cost": [1.0, 2.0, 1.0, 2.0],
+        }
+    )
+    got = paper_agreement(t1).set_index(["model", "measure"])
+    assert got.loc[("a", "quality"), "reproduced_by"] == "full,paper-test"
+    assert got.loc[("a", "cost"), "reproduced_by"] == "paper-test"
+    assert got.loc[("b", "quality"), "reproduced_by"] == ""  # 0.2 and 0.3 off
+    assert got.loc[("b", "quality"), "closest"] == 0.70
+    assert got.loc[("b", "quality"), "closest_variant"] == "full"
+    assert got.loc[("b", "cost"), "reproduced_by"] == "full"
+
+
+def _independent_test_part_sums(folder: Path) -> pd.DataFrame:
+    """Per dataset and model: quality mean and cost sum over the paper's test part, from CSVs."""
+    raw = pd.concat(
+        [pd.read_csv(f, dtype={"sample_id": str}) for f in sorted(folder.glob("*.csv"))]
+    ).sort_values("Unnamed: 0", kind="stable")
+    models = [c[: -len("|total_cost")] for c in raw.columns if c.endswith("|total_cost")]
+    rows = []
+    for ds, grp in raw.groupby("eval_name", sort=False):
+        test = _original_test_ids(list(grp["sample_id"]))
+        for m in models:
+            carrying = grp[grp[m].notna()].drop_duplicates("sample_id").set_index("sample_id")
+            cell = carrying.loc[test]
+            rows.append((ds, m, cell[m].mean(), cell[m + "|total_cost"].sum(), len(test)))
+    return pd.DataFrame(rows, columns=["dataset", "model", "quality", "total_cost", "n"])
+
+
+def test_real_rows_paper_test_part_reproduces_the_papers_costs():
+    """Issue 8: on the paper's test part, ARC/Winogrande/MBPP costs are the paper's (5%).
+
+    The one model cell that no variant reproduces is MBPP claude-v1 (the released rows'
+    claude-v1 MBPP responses cost 14% less than the paper says), and the MBPP Oracle's
+    cost matches no variant: both are said in the report rather than hidden.
+    """
+    from routerbench.report.tables import paper_agreement, table1_report
+
+    if not ROUTERDC.is_dir():
+        pytest.skip("../shared/realdata/routerbench-subset-routerdc is not present")
+    t1 = table1_report(rb.load(ROUTERDC))
+    test = t1[t1["variant"] == "paper-test"].set_index(["dataset", "model"])
+    want = _independent_test_part_sums(ROUTERDC).set_index(["dataset", "model"])
+    got = test.loc[want.index]
+    np.testing.assert_allclose(got["quality"], want["quality"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got["total_cost"], want["total_cost"], rtol=1e-9)
+    assert (got["n"] == want["n"]).all()
+    assert got.groupby("dataset")["n"].first().to_dict() == {
+        "arc-challenge": 441,
+        "mbpp": 129,
+        "winogrande": 381,
+    }
+    paper = _paper_resource().set_index(["dataset", "model"])
+    ratio = got["total_cost"] / paper.loc[got.index, "total_cost"].to_numpy()
+    off = ratio[(ratio - 1).abs() > 0.05]
+    assert list(off.index) == [("mbpp", "claude-v1")], off
+    assert 0.8 < off.iloc[0] < 0.9
+    full = t1[t1["variant"] == "full"].set_index(["dataset", "model"]).loc[want.index]
+    full_ratio = full["total_cost"] / paper.loc[want.index, "total_cost"].to_numpy()
+    assert (full_ratio > 3.0).all()  # the full sums are ~3.3x the paper's
+    agree = paper_agreement(t1).set_index(["dataset", "model", "measure"])
+    assert agree.loc[("mbpp", ORACLE, "cost"), "reproduced_by"] == ""
+    assert agree.loc[("mbpp", "claude-v1", "cost"), "reproduced_by"] == ""
+    none_q = agree.xs("quality", level="measure")
+    none_q = none_q[none_q["reproduced_by"] == ""]
+    worst = (none_q["closest"] - none_q["paper"]).abs().max()
+    assert 0.05 < worst < 0.08  # "some quality cells differ by up to 0.07 on every variant"
+
+
+def test_table1_html_labels_variants_and_shows_the_paper():
+    from routerbench.report import table1_html
+    from routerbench.report.tables import table1_report
+
+    models = ("gpt-4-1106-preview", "mistralai/mistral-7b-chat")
+    prompts = pd.DataFrame(
+        {
+            "sample_id": [f"x{i}" for i in range(20)],
+            "task": ["winogrande"] * 20,
+            "prompt": ["p"] * 20,
+        }
+    )
+    q = np.tile([1.0, 0.0], (20, 1))
+    bench = Benchmark(prompts, models, q, np.full((20, 2), 0.01), source="t")
+    html = table1_html(table1_report(bench))
+    assert "Full benchmark: every prompt of the dataset" in html
+    assert "The paper&#x27;s test part" in html
+    assert "paper 0.858 / $1.35" in html  # gpt-4 on Winogrande, Table 1
+    assert "No variant reproduces the paper" in html
+    assert html.count("<table>") == 2
+
+
 def test_oracle_selection_rows_sum_to_one_and_match_loop():
     bench = random_bench(seed=3)
     share = oracle_selection(bench)
@@ -256,9 +424,9 @@ def test_summary_lines_hand_worked():
     lines = summary_lines(_aiq_frame())
     assert lines == [
         "b: best knn AIQ 0.7000 [0.6800, 0.7200] vs Zero AIQ 0.6000 [0.5800, 0.6200]: "
-        "+0.1000 (CIs separated)",
+        "+0.1000 (in sample; no cross-fitted verdict)",
         "a: best knn AIQ 0.5000 [0.4500, 0.5600] vs Zero AIQ 0.5500 [0.5000, 0.6000]: "
-        "-0.0500 (CIs overlap)",
+        "-0.0500 (in sample; no cross-fitted verdict)",
     ]
 
 
@@ -273,3 +441,30 @@ def test_summary_without_routers_or_zero():
 def test_aiq_frame_without_aiq_column_is_a_data_error():
     with pytest.raises(DataError, match="'aiq'"):
         summary_lines(pd.DataFrame({"dataset": ["d"], "system": ["s"]}))
+
+
+def test_summary_lines_use_the_cross_fitted_verdict_and_keep_the_cascade_apart():
+    nan = float("nan")
+    base = {"protocol": "p", "dataset": "d", "ci_low": nan, "ci_high": nan,
+            "control_max": 0.004, "length_control": 0.002, "crossfit_ci_high": nan}  # fmt: skip
+    rows = [
+        {**base, "system": "knn", "kind": "router", "aiq": 0.80, "delta_crossfit": 0.010,
+         "crossfit_ci_low": 0.002, "gap_closed_crossfit": 0.25, "verdict": "beats Zero"},
+        {**base, "system": "mlp", "kind": "router", "aiq": 0.85, "delta_crossfit": 0.001,
+         "crossfit_ci_low": -0.01, "gap_closed_crossfit": 0.02, "verdict": "within noise"},
+        {**base, "system": "cascade ε=0", "kind": "router", "aiq": 0.95, "delta_crossfit": 0.2,
+         "crossfit_ci_low": 0.1, "gap_closed_crossfit": 0.9, "verdict": "beats Zero"},
+        {**base, "system": "cascade ε=0.4", "kind": "router", "aiq": 0.6, "delta_crossfit": -0.1,
+         "crossfit_ci_low": -0.2, "gap_closed_crossfit": -1, "verdict": "within noise"},
+        {**base, "system": "Zero", "kind": "zero", "aiq": 0.79, "delta_crossfit": 0.0,
+         "crossfit_ci_low": 0.0, "gap_closed_crossfit": 0.0, "verdict": ""},
+    ]  # fmt: skip
+    lines = summary_lines(pd.DataFrame(rows))
+    # The best learned router is the one with the largest cross-fitted gain (knn), not the
+    # highest in-sample AIQ (mlp), and the simulated-judge cascade is reported on its own line.
+    assert lines[0].startswith("d: best learned router knn cross-fitted Δ vs Zero +0.0100")
+    assert "25% of the gap" in lines[0] and lines[0].endswith("-> beats Zero")
+    assert "prior max +0.0040, length +0.0020" in lines[0]
+    assert lines[1] == (
+        "d: cascade with a simulated judge (reads test outcomes): beats Zero at ε = 0 of 0, 0.4"
+    )

@@ -57,6 +57,7 @@ FACTORIES = {
     "oracle": OracleRouter,
     "prior": lambda: PriorRouter(noise=0.05, max_settings=64),
     "prior-no-noise": lambda: PriorRouter(noise=0.0),
+    "length": lambda: get_router("length", max_settings=64),
     "zero": ZeroRouterBaseline,
     "random": RandomRouter,
     "single": lambda: SingleModelRouter("model-2"),

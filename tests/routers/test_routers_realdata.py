@@ -104,7 +104,7 @@ def score(
     window = zero.window
     zero_sys = (test.quality.T, test.cost.T)  # its settings: the single models
     q, c = realised_table(router, test)
-    est = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window)
+    est = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window=window)
     pb = paired_bootstrap((q, c), zero_sys, n_boot=n_boot, seed=0, window=window)
     cf = crossfit_aiq(q, c, window) - crossfit_aiq(*zero_sys, window) if crossfit else np.nan
     ds = test.datasets[0]
@@ -125,7 +125,7 @@ def evaluate(
         score(name, make().fit(train), test, n_boot=n_boot, crossfit=crossfit)
         for name, make in routers.items()
     ]
-    return aiq(zero.curve, zero.window), rows
+    return aiq(zero.curve, window=zero.window), rows
 
 
 def control_crossfit(train: Benchmark, test: Benchmark, seeds: int = 50) -> np.ndarray:
@@ -228,14 +228,15 @@ def test_an_uninformed_router_also_gains_from_in_sample_hulls(split):
         for seed in range(10):
             path = PriorRouter(noise=0.02, seed=seed).fit(tr).path(te)
             gains.append(
-                aiq(ndch(path.costs, path.qualities), zero.window) - aiq(zero.curve, zero.window)
+                aiq(ndch(path.costs, path.qualities), window=zero.window)
+                - aiq(zero.curve, window=zero.window)
             )
         assert np.mean(gains) > 0, (ds, gains)
         # With no noise it is a train-fitted Zero router and cannot beat the test one.
         flat = PriorRouter(noise=0.0).fit(tr).path(te)
         assert (
-            aiq(ndch(flat.costs, flat.qualities), zero.window)
-            <= aiq(zero.curve, zero.window) + 1e-12
+            aiq(ndch(flat.costs, flat.qualities), window=zero.window)
+            <= aiq(zero.curve, window=zero.window) + 1e-12
         )
 
 

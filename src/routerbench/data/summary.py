@@ -34,6 +34,13 @@ def summarize(bench: Benchmark) -> dict[str, Any]:
             },
         }
     miss = bench.missing
+    extra: dict[str, Any] = {}
+    if "paper_cost_scale" in bench.meta:  # the synthetic default: how its costs were scaled
+        extra["paper_cost_scale"] = {
+            "rule": "total_cost = paper's Table 1 cost (summed over its 30% test part) "
+            "* n / n_test, n_test = n - int(0.7 * n)",
+            "factor": dict(bench.meta["paper_cost_scale"]),
+        }
     return {
         "source": bench.source,
         "synthetic": bench.synthetic,
@@ -51,6 +58,7 @@ def summarize(bench: Benchmark) -> dict[str, Any]:
         "has_responses": bench.responses is not None,
         "notes": list(bench.notes),
         "per_dataset": per_dataset,
+        **extra,
     }
 
 

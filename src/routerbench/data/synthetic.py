@@ -2,27 +2,37 @@
 
 `load_default()` is what ``routerbench ... default`` runs on without downloading
 anything. It is **synthetic** (generated text, generated outcomes; ``synthetic=True``,
-every ``sample_id`` contains ``.synthetic.``) and **calibrated**: for each of the seven
-paper datasets and each of the 11 models, the mean quality and the total cost equal the
-targets in ``resources/table1.csv`` (RouterBench's Table 1 as far as it could be
-sourced; ``resources/README.md`` gives the origin of every cell).
+every ``sample_id`` contains ``.synthetic.``) and **calibrated to the paper's Table 1**
+(Hu et al. 2024, ``resources/paper_table1.csv``): for each of the seven paper datasets
+and each of the 11 models, the mean quality is the paper's Perf and the total cost is the
+paper's Cost scaled to the default's prompt count (below).
 
 Choices
 -------
 Size
-    The paper's full prompt counts (34,778 prompts: MMLU 14,042, HellaSwag 10,042,
-    GSM8K 7,450, ARC 1,470, Winogrande 1,267, MBPP 427, MT-Bench 80), so ``total_cost``
-    compares with Table 1 directly, with no rescaling of counts. Generation is
+    RouterBench's release prompt counts (34,778 prompts: MMLU 14,042, HellaSwag 10,042,
+    GSM8K 7,450, ARC 1,470, Winogrande 1,267, MBPP 427, MT-Bench 80). Generation is
     vectorised and takes about a second; nothing but code and two small CSVs ships.
     ``scale < 1`` shrinks datasets of more than 500 prompts (for tests); quality still
     matches and cost matches per prompt.
+Cost scaling
+    The paper's costs are sums over the 30% test part of each dataset (they match such
+    sums on the released rows; the full sums are 3.3x larger), while the default holds
+    every prompt. So the target total of a (dataset, model) cell is
+    ``paper_cost * n / n_test`` with ``n_test = n - int(0.7 * n)``
+    (`routerbench.data.paper.paper_test_size`): the paper's cost per test prompt times
+    the default's prompts. The default's own paper-split test part then costs what the
+    paper's does (up to sampling), and ``meta["paper_cost_scale"]`` holds ``n / n_test``
+    per dataset.
 Quality
     A latent score per (prompt, model): task/topic skill of the model, minus the
     prompt's difficulty (shared by all models, so correctness is correlated), a
     model-family factor (claude, gpt, llama-2 based, mistral, yi), model-specific
     effects of cue words in the prompt, and noise. Binary datasets mark the top ``k``
     scores correct, ``k = round(target * n)`` per (dataset, model), so the mean matches
-    to rounding. MT-Bench is graded: two integer judge turns 1..10, mean / 10.
+    to rounding. MT-Bench is graded: two integer judge turns 1..10, mean / 10. The
+    Oracle is not a target: it follows from the generated correlations, and Table 1
+    shows it beside the paper's.
 Text
     Prompts are composed from dataset templates, topic vocabularies (the MMLU subject,
     the MT-Bench category, a hidden topic elsewhere), difficulty-marker phrases sampled
@@ -31,10 +41,10 @@ Text
     RouterBench release), and the text carries no answer.
 Cost
     Tokens x the published prices (``resources/model_prices.csv``): input tokens from
-    the prompt length plus the un-materialised 5-shot exemplars, output tokens per model
-    verbosity (long for MBPP, GSM8K, MT-Bench; one token for a multiple-choice letter).
-    Each (dataset, model) column is then rescaled to its Table 1 total; the factors are
-    close to 1 and are kept in ``meta["cost_rescale"]``.
+    the prompt length plus un-materialised exemplars up to the mean prompt length the
+    paper's costs imply, output tokens per model verbosity (long for MBPP, GSM8K,
+    MT-Bench; one token for a multiple-choice letter). Each (dataset, model) column is
+    then rescaled to its target total; the factors are kept in ``meta["cost_rescale"]``.
 """
 
 from __future__ import annotations
@@ -50,6 +60,12 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import PAPER_DATASETS, PAPER_MODELS
+from routerbench.data.paper import (
+    PAPER_TABLE1_FILE,
+    RELEASE_PROMPTS,
+    load_paper_table1,
+    paper_test_size,
+)
 from routerbench.errors import DataError
 
 __all__ = [
@@ -62,24 +78,25 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 0
-TABLE1_FILE = "table1.csv"
 PRICES_FILE = "model_prices.csv"
 SMALL_DATASET = 500  # datasets this small keep their full size when scale < 1
 CHARS_PER_TOKEN = 4.1  # measured on the released RouterBench rows (resources/README.md)
 
-# Mean input tokens of RouterBench's prompts (5-shot where the paper used 5 shots); the
-# generated text is the question only, the rest stands for the exemplars.
+# Mean input tokens per prompt that the paper's costs imply (cost per test prompt / price,
+# for models whose answer is one letter; resources/README.md): MMLU's are 0-shot
+# questions, HellaSwag's and ARC's carry exemplars. The generated text is the question
+# only; the rest stands for what the real prompt carries besides it.
 _INPUT_TOKENS = {
-    "mmlu": 711.0,
-    "hellaswag": 1054.0,
-    "gsm8k": 804.0,
+    "mmlu": 96.0,
+    "hellaswag": 805.0,
+    "gsm8k": 278.0,
     "arc-challenge": 505.0,
     "winogrande": 352.0,
     "mbpp": 24.0,
     "mtbench": 0.0,  # two turns, computed from the text and the first answer
 }
 # Output tokens of a model of average verbosity, and the spread (lognormal sigma).
-_OUTPUT_TOKENS = {"gsm8k": (80.0, 0.35), "mbpp": (205.0, 0.40), "mtbench": (520.0, 0.30)}
+_OUTPUT_TOKENS = {"gsm8k": (190.0, 0.35), "mbpp": (205.0, 0.40), "mtbench": (520.0, 0.30)}
 
 _FAMILIES = {
     "WizardLM/WizardLM-13B-V1.2": "llama",
@@ -355,14 +372,17 @@ def _read_resource(name: str) -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def _table1() -> pd.DataFrame:
-    t = _read_resource(TABLE1_FILE)
-    need = {"dataset", "model", "quality", "total_cost", "n_prompts"}
-    if not need <= set(t.columns):
-        raise DataError(f"needs columns {sorted(need)}", source=TABLE1_FILE)
-    if set(t["dataset"]) != set(PAPER_DATASETS) or set(t["model"]) != set(PAPER_MODELS):
-        raise DataError("must cover the 7 paper datasets x 11 paper models", source=TABLE1_FILE)
+    """Calibration targets from the paper's Table 1, costs scaled to the release sizes."""
+    paper = load_paper_table1()
+    t = paper[paper["model"].isin(PAPER_MODELS)].copy()
+    t["n_prompts"] = t["dataset"].map(RELEASE_PROMPTS).astype(int)
+    t["paper_total_cost"] = t["total_cost"].astype(float)
+    t["cost_scale"] = t["n_prompts"] / t["n_prompts"].map(paper_test_size)
+    t["total_cost"] = t["paper_total_cost"] * t["cost_scale"]
+    cols = ["dataset", "model", "quality", "total_cost", "n_prompts", "paper_total_cost"]
+    t = t[[*cols, "cost_scale"]].reset_index(drop=True)
     if len(t) != len(PAPER_DATASETS) * len(PAPER_MODELS):
-        raise DataError("one row per (dataset, model) expected", source=TABLE1_FILE)
+        raise DataError("one row per (dataset, model) expected", source=PAPER_TABLE1_FILE)
     return t
 
 
@@ -377,9 +397,11 @@ def _prices() -> pd.DataFrame:
 def load_table1() -> pd.DataFrame:
     """The calibration targets: one row per (dataset, model) of the paper.
 
-    Columns ``dataset, model, quality, total_cost, n_prompts, quality_source,
-    cost_source``; ``total_cost`` is dollars over ``n_prompts`` prompts. See
-    ``routerbench/data/resources/README.md`` for the origin of every cell.
+    Columns ``dataset, model, quality, total_cost, n_prompts, paper_total_cost,
+    cost_scale``: ``quality`` is the paper's, ``total_cost`` the dollars over
+    ``n_prompts`` prompts, i.e. the paper's ``paper_total_cost`` (over its test part of
+    ``n_prompts - int(0.7 * n_prompts)`` prompts) times ``cost_scale``. See the module
+    docstring and ``routerbench/data/resources/README.md``.
     """
     return _table1().copy()
 
@@ -616,8 +638,9 @@ def make_default(seed: int = DEFAULT_SEED, *, scale: float = 1.0) -> Benchmark:
     -------
     Benchmark
         7 datasets x the 11 paper models; ``synthetic=True``. Per (dataset, model) the
-        mean quality equals Table 1 (to 1/n rounding) and the mean cost per prompt equals
-        Table 1's ``total_cost / n_prompts`` (so totals match exactly at ``scale=1``).
+        mean quality equals the paper's Table 1 (to 1/n rounding) and the mean cost per
+        prompt equals the paper's cost per test prompt (so at ``scale=1`` totals are the
+        paper's times ``n / n_test``, see `load_table1`).
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
@@ -715,15 +738,18 @@ def make_default(seed: int = DEFAULT_SEED, *, scale: float = 1.0) -> Benchmark:
     meta: dict[str, Any] = {
         "seed": int(seed),
         "scale": float(scale),
-        "calibration": f"routerbench/data/resources/{TABLE1_FILE}",
+        "calibration": f"routerbench/data/resources/{PAPER_TABLE1_FILE}",
+        "paper_cost_scale": {
+            d: float(table.loc[table["dataset"] == d, "cost_scale"].iloc[0]) for d in PAPER_DATASETS
+        },
         "cost_rescale": rescale,
     }
     notes = (
         "SYNTHETIC benchmark: generated prompts and outcomes, not real model outputs "
         f"(seed {int(seed)}, scale {float(scale):g}).",
-        "Calibrated to RouterBench Table 1 (Hu et al. 2024): per dataset and model, mean "
-        "quality and total cost match resources/table1.csv (see resources/README.md for "
-        "where each target comes from).",
+        "Calibrated to the RouterBench paper's Table 1 (Hu et al. 2024): per dataset and "
+        "model, mean quality is the paper's and total cost is the paper's cost (a sum over "
+        "its 30% test part) times n / n_test for this benchmark's n prompts per dataset.",
     )
     return Benchmark(
         prompts=prompts,

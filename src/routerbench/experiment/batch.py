@@ -83,7 +83,7 @@ def batched_aiq(
     """AIQ of each row's points over one window: ``[B, S]`` points in, ``[B]`` values out.
 
     Row ``b`` gives the same value as
-    ``frontier.aiq(frontier.ndch(costs[b], quals[b]), window, log_cost=log_cost)``
+    ``frontier.aiq(frontier.ndch(costs[b], quals[b]), window=window, log_cost=log_cost)``
     (null point included; a test checks agreement), computed for all rows
     together: the hull is one pass over the ``S + 1`` sorted points with the
     stack of every row held in arrays, and the integral is exact (trapezoids

@@ -20,7 +20,7 @@ __all__ = ["COMPARE_COLUMNS", "compare_runs", "resolve_output"]
 
 COMPARE_COLUMNS: tuple[str, ...] = (
     "protocol", "dataset", "system", "kind", "aiq_a", "aiq_b", "diff", "ci_low", "ci_high",
-    "p_value", "n_runs", "note",
+    "p_value", "n_runs", "verdict_a", "verdict_b", "note",
 )  # fmt: skip
 
 
@@ -131,6 +131,24 @@ def _load(out: Path, run_id: str) -> tuple[np.ndarray, np.ndarray, str]:
     return pts.q, pts.c, pts.test_key
 
 
+def _verdicts(out: Path) -> dict[tuple[str, str, str], str]:
+    """Each system's "beats Zero" verdict as its own run judged it (``aiq.csv``).
+
+    The verdict has one definition (`evaluate.verdict_of`); compare reports it
+    beside the A-vs-B difference rather than inventing a second one.
+    """
+    path = out / "aiq.csv"
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, keep_default_na=False, dtype={"verdict": str})
+    if "verdict" not in table.columns:
+        return {}
+    return {
+        (str(r.protocol), str(r.dataset), str(r.system)): str(r.verdict)
+        for r in table.itertuples(index=False)
+    }
+
+
 def _p_value(d: np.ndarray) -> float:
     b = d.size
     lo = (np.sum(d <= 0) + 1) / (b + 1)
@@ -165,6 +183,8 @@ def compare_runs(
         the two-sided p-value come from the averaged replicate differences. A
         system that only one side has appears with a note and NaN numbers;
         a pair whose test prompts differ is reported, not compared.
+        ``verdict_a`` / ``verdict_b``: whether the system beats the Zero router
+        in that output (``aiq.csv``'s verdict, the only definition of it).
     """
     out_a, out_b = resolve_output(a), resolve_output(b)
     cfg = _settings(out_a)
@@ -215,6 +235,7 @@ def compare_runs(
 
     rows = []
     nan = float("nan")
+    verdict_a, verdict_b = _verdicts(out_a), _verdicts(out_b)
     for (protocol, dataset, system), g in groups.items():
         row: dict[str, Any] = {
             "protocol": protocol,
@@ -228,6 +249,8 @@ def compare_runs(
             "ci_high": nan,
             "p_value": nan,
             "n_runs": len(g["est"]),
+            "verdict_a": verdict_a.get((protocol, dataset, system), ""),
+            "verdict_b": verdict_b.get((protocol, dataset, system), ""),
             "note": "; ".join(sorted(g["notes"])),
         }
         if g["est"]:

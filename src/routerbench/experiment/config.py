@@ -24,7 +24,9 @@ __all__ = [
     "ExperimentConfig",
     "ProtocolConfig",
     "RouterConfig",
+    "VerdictConfig",
     "default_config_text",
+    "effective_yaml",
     "format_loc",
     "load_config",
     "parse_config",
@@ -51,9 +53,14 @@ class ProtocolConfig(_Strict):
     of the others, test on its test part (the paper's out-of-domain runs;
     ``whole_test`` tests on all of it). ``kfold``: seeded, dataset-stratified
     K-fold over all selected prompts, tested per dataset on each fold.
+
+    ``label`` names the protocol in every table and figure (``in-domain``,
+    ``out-of-domain``); default: its name, or its name and the keys that set it
+    apart when one name is configured twice.
     """
 
     name: Literal["paper", "leave-out", "kfold"]
+    label: str | None = Field(None, min_length=1, max_length=60)
     fraction: float = Field(0.7, gt=0.0, lt=1.0)
     seed: int = 42
     train_on: Literal["dataset", "all"] = "dataset"
@@ -75,7 +82,7 @@ class ProtocolConfig(_Strict):
             "leave-out": {"fraction", "seed", "whole_test"},
             "kfold": {"k", "seed"},
         }[self.name]
-        stray = sorted(self.model_fields_set - relevant - {"name"})
+        stray = sorted(self.model_fields_set - relevant - {"name", "label"})
         if stray:
             raise ValueError(
                 f"key {stray[0]!r} does not apply to protocol {self.name!r} "
@@ -129,6 +136,27 @@ class RouterConfig(_Strict):
         return self
 
 
+class VerdictConfig(_Strict):
+    """What "beats Zero" means: the controls a router's cross-fitted gain must clear.
+
+    A router beats the Zero router on a test set only when its cross-fitted
+    gain over Zero (`frontier.crossfit_delta`) has a bootstrap interval above
+    0 *and* exceeds the largest gain of ``control_seeds`` no-information
+    controls (``prior`` with ``control_noise``: base rates plus seeded noise)
+    and of the length-only control (``length_control``). Taking the maximum
+    over many seeds guards against picking the luckiest of many configurations.
+    ``control_seeds: 0`` and ``length_control: false`` turn the controls off
+    (then no router can be said to beat Zero). ``crossfit_reps`` halvings give
+    the estimate, ``crossfit_boot`` bootstrap resamples its interval.
+    """
+
+    control_seeds: int = Field(10, ge=0, le=1000)
+    control_noise: float = Field(0.02, gt=0.0)
+    length_control: bool = True
+    crossfit_reps: int = Field(20, ge=1)
+    crossfit_boot: int = Field(200, ge=0)
+
+
 class BootstrapConfig(_Strict):
     """Percentile bootstrap over prompts for AIQ intervals (``n_boot: 0`` turns CIs off)."""
 
@@ -180,6 +208,11 @@ class ExperimentConfig(_Strict):
     missing
         Policy for unmeasured cells (``error``, ``drop-prompts``, ``zero``; ``keep``
         is refused when NaN cells remain, as nothing can be evaluated on them).
+    groups
+        Datasets to merge: ``{new_name: [pattern, ...]}``; a prompt whose dataset
+        or task matches a pattern (``fnmatch``: ``arena-*``) belongs to
+        ``new_name``, first group first. E.g. RouterArena's 78 tiny task groups
+        as one dataset. Applied before ``datasets`` (which may name groups).
     datasets, models
         Subsets to use (default: all).
     protocols
@@ -200,6 +233,8 @@ class ExperimentConfig(_Strict):
         and a system's AIQ averages its seeds.
     aiq, bootstrap
         The AIQ window rule and the bootstrap CI (`AiqConfig`, `BootstrapConfig`).
+    verdict
+        The controls behind "beats Zero" (`VerdictConfig`); run with the baselines.
     out
         Output folder; ``n_jobs`` parallel processes; ``executor`` ``local`` or
         ``ray`` (with ``address`` of an existing Ray cluster, default: start one).
@@ -207,6 +242,7 @@ class ExperimentConfig(_Strict):
 
     data: str = "default"
     missing: str = "error"
+    groups: dict[str, list[str]] = Field(default_factory=dict)
     datasets: list[str] | None = None
     models: list[str] | None = None
     protocols: list[ProtocolConfig] = Field(
@@ -219,6 +255,7 @@ class ExperimentConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     aiq: AiqConfig = Field(default_factory=AiqConfig)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    verdict: VerdictConfig = Field(default_factory=VerdictConfig)
     out: str = "out"
     n_jobs: int = Field(1, ge=1)
     executor: Literal["local", "ray"] = "local"
@@ -238,6 +275,16 @@ class ExperimentConfig(_Strict):
             raise ValueError("give at least one name, or leave the key out for all")
         return value
 
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, patterns in value.items():
+            if not name.strip():
+                raise ValueError("a group needs a non-empty name")
+            if not patterns or not all(isinstance(p, str) and p for p in patterns):
+                raise ValueError(f"group {name!r} needs a list of dataset or task patterns")
+        return value
+
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: list[int]) -> list[int]:
@@ -247,10 +294,14 @@ class ExperimentConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_protocols(self) -> ExperimentConfig:
-        keys = [p.model_dump_json() for p in self.protocols]
+        keys = [p.model_dump_json(exclude={"label"}) for p in self.protocols]
         for i, key in enumerate(keys):
             if key in keys[:i]:
                 raise ValueError(f"protocols[{i}] repeats protocols[{keys.index(key)}]")
+        labels = [p.label for p in self.protocols if p.label is not None]
+        for i, lab in enumerate(labels):
+            if lab in labels[:i]:
+                raise ValueError(f"protocol label {lab!r} is used twice; labels must differ")
         return self
 
     def with_overrides(self, **overrides: Any) -> ExperimentConfig:
@@ -258,6 +309,17 @@ class ExperimentConfig(_Strict):
         data = self.model_dump(exclude_unset=True)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return parse_config(data, source="<overrides>")
+
+
+def effective_yaml(config: ExperimentConfig) -> str:
+    """The config as it runs (overrides applied, defaults filled in) as compact YAML.
+
+    Lists of plain values print on one line (``budgets: [0.001, 0.01]``), so the
+    report can show the whole effective config without a page of one-item lines.
+    """
+    return yaml.safe_dump(
+        config.model_dump(mode="json"), sort_keys=False, default_flow_style=None, width=96
+    )
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:

@@ -1,6 +1,8 @@
 """From results to the AIQ table: one row per (protocol, dataset, system), CIs by bootstrap.
 
 Every system of a test set is scored on one shared cost window; folds and seeds are averaged.
+Each row also carries its paired gain over the Zero router, the cross-fitted gain, the
+controls' gains, the Oracle frontier and the verdict that alone may say "beats Zero".
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ import pandas as pd
 
 from routerbench.errors import DataError
 from routerbench.experiment.batch import batched_aiq
-from routerbench.experiment.config import AiqConfig, BootstrapConfig
+from routerbench.experiment.config import AiqConfig, BootstrapConfig, VerdictConfig
 from routerbench.frontier import (
     aiq,
     apgr,
     arena_score,
     cost_save,
     crossfit_aiq,
+    crossfit_delta,
     gap_at_oracle,
     ndch,
+    oracle_frontier,
     pareto_distance,
     perf_gain,
     resample_weights,
@@ -32,14 +36,18 @@ from routerbench.frontier import (
 
 __all__ = [
     "AIQ_COLUMNS",
+    "BEATS_ZERO",
     "METRIC_COLUMNS",
+    "ORACLE_FRONTIER",
     "RESULT_COLUMNS",
+    "VERDICT_COLUMNS",
     "WINDOW_COLUMNS",
     "evaluate",
     "load_points",
     "points_path",
     "system_order",
     "unit_window",
+    "verdict_of",
     "write_csv",
 ]
 
@@ -55,13 +63,26 @@ METRIC_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 #: Random halvings of the test prompts behind ``aiq_crossfit``.
 CROSSFIT_REPS = 20
+#: The honest comparison with the Zero router, per system (see `evaluate`).
+VERDICT_COLUMNS: tuple[str, ...] = (
+    "delta_zero", "delta_ci_low", "delta_ci_high",
+    "delta_crossfit", "crossfit_ci_low", "crossfit_ci_high",
+    "control_max", "length_control", "n_control_seeds",
+    "oracle_frontier", "gap_closed", "gap_closed_crossfit", "verdict",
+)  # fmt: skip
 AIQ_COLUMNS: tuple[str, ...] = (
     "protocol", "dataset", "system", "family", "kind", "aiq", "ci_low", "ci_high",
-    "window_lo", "window_hi", "n_points", "n_runs", *METRIC_COLUMNS,
+    *VERDICT_COLUMNS, "window_lo", "window_hi", "n_points", "n_runs", *METRIC_COLUMNS,
 )  # fmt: skip
 WINDOW_COLUMNS: tuple[str, ...] = ("protocol", "fold", "dataset", "window_lo", "window_hi", "n")
-#: Order of kinds within a dataset in every table: routers, then the baselines.
-KIND_ORDER: dict[str, int] = {"router": 0, "zero": 1, "oracle": 2, "model": 3}
+#: Order of kinds within a dataset in every table: routers, controls, then the baselines.
+KIND_ORDER: dict[str, int] = {
+    "router": 0, "control": 1, "zero": 2, "oracle": 3, "oracle-frontier": 4, "model": 5,
+}  # fmt: skip
+#: The one verdict that says a router beats the Zero router (every other row says why not).
+BEATS_ZERO = "beats Zero"
+#: System name and kind of the Oracle frontier's row.
+ORACLE_FRONTIER = "Oracle frontier"
 #: RouterArena prices are dollars per 1000 queries.
 ARENA_QUERIES = 1000.0
 #: Resample weights are drawn this many cells (replicates x prompts) at a time.
@@ -139,6 +160,13 @@ class _RunScore:
     samples: np.ndarray | None
     metrics: dict[str, float]
     n_points: int
+    seed: int = 0
+    #: Bootstrap replicates of AIQ minus Zero's, on the same resamples (None: not computed).
+    delta_samples: np.ndarray | None = None
+    delta: float = float("nan")
+    crossfit: float = float("nan")
+    crossfit_samples: np.ndarray | None = None
+    oracle_frontier: float = float("nan")
 
 
 def _best_model(models: pd.DataFrame, col: str) -> tuple[float, float, str] | None:
@@ -208,6 +236,7 @@ def _replicates(
     window: tuple[float, float],
     aiq_cfg: AiqConfig,
     boot: BootstrapConfig,
+    extra: Sequence[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = (),
 ) -> list[np.ndarray]:
     """Bootstrap AIQ replicates of every run of one test set, all from one set of resamples.
 
@@ -216,7 +245,9 @@ def _replicates(
     ``W @ q.T / n`` and ``W @ c.T`` (BLAS, no loop over prompts) and their AIQs
     come from `batched_aiq` (no loop over replicates). All runs of a test set
     share ``W``, so their replicates are paired, as in
-    `frontier.paired_bootstrap`.
+    `frontier.paired_bootstrap`. Each of `extra` maps a ``W`` chunk to
+    ``[b, k]`` points (in the AIQ's cost units) of one more system, e.g. the
+    Oracle frontier; its replicates follow those of `arrays`.
     """
     n = arrays[0][0].shape[1]
     # One matrix product per resample chunk for all runs together: a few large BLAS
@@ -226,7 +257,7 @@ def _replicates(
     bounds = np.cumsum([0] + [q.shape[0] for q, _ in arrays])
     rng = np.random.default_rng(boot.seed)
     chunk = max(1, min(boot.n_boot, _CHUNK_CELLS // max(n, 1)))
-    parts: list[list[np.ndarray]] = [[] for _ in arrays]
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(arrays) + len(extra))]
     done = 0
     while done < boot.n_boot:
         b = min(chunk, boot.n_boot - done)
@@ -240,6 +271,9 @@ def _replicates(
             parts[k].append(
                 batched_aiq(costs[:, cols], quals[:, cols], window, log_cost=aiq_cfg.log_cost)
             )
+        for k, points in enumerate(extra, start=len(arrays)):
+            pc, pq = points(w)
+            parts[k].append(batched_aiq(pc, pq, window, log_cost=aiq_cfg.log_cost))
         done += b
     return [np.concatenate(p) for p in parts]
 
@@ -258,16 +292,40 @@ def _check_arrays(run: pd.DataFrame, q: np.ndarray, c: np.ndarray) -> None:
         )
 
 
+def _oracle_frontier_points(
+    zero: tuple[np.ndarray, np.ndarray], cost_mode: str
+) -> tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, ...]]:
+    """The Oracle frontier of one test set, from the Zero run's per-model arrays.
+
+    The Zero run realised every single model on every test prompt, so its
+    arrays *are* the test table: ``q[j, i]`` is model j's true quality on
+    prompt i. Returns the points of the path (full sample) and a function that
+    reweights them for the bootstrap.
+    """
+    q, c = zero
+    front = oracle_frontier(q.T, c.T)
+
+    def points(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return front.points(w, cost_mode=cost_mode)
+
+    return points, front.points(cost_mode=cost_mode)
+
+
 def _score_unit(
     unit: pd.DataFrame,
     load: PointsLoader,
     window: tuple[float, float],
     aiq_cfg: AiqConfig,
     boot: BootstrapConfig,
-) -> list[tuple[pd.DataFrame, _RunScore]]:
-    """AIQ (and CI replicates) and the other metrics of every run on one test set."""
+    verdict: VerdictConfig,
+) -> tuple[list[tuple[pd.DataFrame, _RunScore]], _RunScore | None]:
+    """AIQ (and CI replicates), gains over Zero and the other metrics of every run on one test set.
+
+    Returns the per-run scores and the Oracle frontier's score (None when the
+    unit has no Zero run, whose arrays it is built from).
+    """
     col = _cost_col(aiq_cfg.cost_mode)
-    pool = unit[unit["kind"] != "oracle"]
+    pool = unit[~unit["kind"].isin(["oracle", "control"])]
     reference = (pool[col].to_numpy(dtype=float), pool["quality"].to_numpy(dtype=float))
     runs = [run for _, run in unit.groupby("run_id", sort=False)]
     arrays = []
@@ -275,17 +333,82 @@ def _score_unit(
         q, c = load(str(run["run_id"].iloc[0]))
         _check_arrays(run, q, c)
         arrays.append((q, c))
+    kinds = [str(run["kind"].iloc[0]) for run in runs]
+    zero_at = kinds.index("zero") if "zero" in kinds else None
+    # Controls need only their cross-fitted gain; dozens of seeds would dominate the bootstrap.
+    booted = [k for k, kind in enumerate(kinds) if kind != "control"]
+    extra = []
+    of_points: tuple[np.ndarray, ...] | None = None
+    if zero_at is not None:
+        reweight, of_points = _oracle_frontier_points(arrays[zero_at], aiq_cfg.cost_mode)
+        extra.append(reweight)
     samples: list[np.ndarray | None] = [None] * len(runs)
-    if boot.n_boot > 0:
-        samples = list(_replicates(arrays, window, aiq_cfg, boot))
+    of_samples = None
+    if boot.n_boot > 0 and booted:
+        reps = _replicates([arrays[k] for k in booted], window, aiq_cfg, boot, extra)
+        for k, r in zip(booted, reps):
+            samples[k] = r
+        if extra:
+            of_samples = reps[-1]
+    of_score = None
+    if of_points is not None:
+        of_est = float(
+            aiq(ndch(of_points[0], of_points[1]), window=window, log_cost=aiq_cfg.log_cost)
+        )
+        nan_metrics = dict.fromkeys(METRIC_COLUMNS, float("nan"))
+        of_score = _RunScore(of_est, of_samples, nan_metrics, int(of_points[0].size))
+    zero_samples = samples[zero_at] if zero_at is not None else None
     out = []
-    for run, reps, (q, c) in zip(runs, samples, arrays):
+    for k, (run, reps, (q, c)) in enumerate(zip(runs, samples, arrays)):
         curve = ndch(run[col].to_numpy(dtype=float), run["quality"].to_numpy(dtype=float))
-        est = float(aiq(curve, window, log_cost=aiq_cfg.log_cost))
+        est = float(aiq(curve, window=window, log_cost=aiq_cfg.log_cost))
         metrics = _metrics(run, unit, col, reference)
         metrics["aiq_crossfit"] = _crossfit(q, c, window, aiq_cfg, boot.seed)
-        out.append((run, _RunScore(est, reps, metrics, len(run))))
-    return out
+        score = _RunScore(est, reps, metrics, len(run), seed=int(run["seed"].iloc[0]))
+        if of_score is not None:
+            score.oracle_frontier = of_score.estimate
+        if zero_at is not None:
+            if reps is not None and zero_samples is not None:
+                score.delta_samples = reps - zero_samples
+            if kinds[k] == "zero":
+                score.crossfit = 0.0
+                score.crossfit_samples = np.zeros(0)
+            elif kinds[k] in ("router", "control", "oracle") and q.shape[1] >= 2:
+                res = _crossfit_delta(
+                    (q, c), arrays[zero_at], window, aiq_cfg, boot, verdict, kinds[k]
+                )
+                score.crossfit, score.crossfit_samples = res
+        out.append((run, score))
+    if zero_at is not None:
+        zero_value = out[zero_at][1].estimate
+        for _, score in out:
+            score.delta = score.estimate - zero_value
+    return out, of_score
+
+
+def _crossfit_delta(
+    system: tuple[np.ndarray, np.ndarray],
+    zero: tuple[np.ndarray, np.ndarray],
+    window: tuple[float, float],
+    aiq_cfg: AiqConfig,
+    boot: BootstrapConfig,
+    verdict: VerdictConfig,
+    kind: str,
+) -> tuple[float, np.ndarray | None]:
+    """`frontier.crossfit_delta` in the AIQ's cost units; controls skip the interval."""
+    n = system[0].shape[1]
+    scale = 1.0 / n if aiq_cfg.cost_mode == "mean" else 1.0
+    res = crossfit_delta(
+        (system[0], system[1] * scale),
+        (zero[0], zero[1] * scale),
+        window,
+        reps=verdict.crossfit_reps,
+        n_boot=0 if kind == "control" else verdict.crossfit_boot,
+        alpha=boot.alpha,
+        seed=boot.seed,
+        log_cost=aiq_cfg.log_cost,
+    )
+    return res.estimate, (res.samples if res.samples.size else None)
 
 
 def _crossfit(
@@ -296,6 +419,8 @@ def _crossfit(
     A router with many settings gets its NDCH from the best of them *on the test
     set*, which flatters it; `frontier.crossfit_aiq` removes that selection bias
     (for a single point there is nothing to select and it is close to ``aiq``).
+    This is the system's own cross-fitted AIQ; the comparison with Zero uses
+    the paired, symmetric `frontier.crossfit_delta` (``delta_crossfit``).
     """
     if q.shape[1] < 2:
         return float("nan")
@@ -310,11 +435,149 @@ def _crossfit(
         return float("nan")
 
 
+def _interval(samples: list[np.ndarray | None], alpha: float) -> tuple[float, float]:
+    """Percentile interval of the mean over runs of per-run replicates (NaN if any is missing)."""
+    if not samples or any(s is None or s.size == 0 for s in samples):
+        return float("nan"), float("nan")
+    mean = np.mean(np.vstack(samples), axis=0)  # type: ignore[arg-type]
+    lo, hi = np.quantile(mean, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def _mean(values: list[float]) -> float:
+    vals = np.asarray(values, dtype=float)
+    return float(vals.mean()) if vals.size and np.isfinite(vals).all() else float("nan")
+
+
+def _control_bars(
+    scores: dict[tuple[str, str, str], list[_RunScore]],
+    meta: dict[tuple[str, str, str], tuple[str, str]],
+) -> dict[tuple[str, str], tuple[float, float, int]]:
+    """Per (protocol, dataset): max cross-fitted gain over the prior control's seeds (each
+    averaged over folds), the length control's gain, and the number of control seeds."""
+    bars: dict[tuple[str, str], list[Any]] = {}
+    for key, runs in scores.items():
+        family, kind = meta[key]
+        if kind != "control":
+            continue
+        bar = bars.setdefault((key[0], key[1]), [float("nan"), float("nan"), 0])
+        by_seed: dict[int, list[float]] = {}
+        for r in runs:
+            by_seed.setdefault(r.seed, []).append(r.crossfit)
+        per_seed = np.array([_mean(v) for v in by_seed.values()], dtype=float)
+        if family == "length":
+            bar[1] = float(np.nanmax(per_seed)) if np.isfinite(per_seed).any() else np.nan
+        else:
+            bar[0] = float(np.nanmax(per_seed)) if np.isfinite(per_seed).any() else np.nan
+            bar[2] = int(per_seed.size)
+    return {k: (v[0], v[1], v[2]) for k, v in bars.items()}
+
+
+def verdict_of(
+    kind: str,
+    delta_crossfit: float,
+    ci_low: float,
+    control_max: float,
+    length_control: float,
+) -> str:
+    """THE definition of "beats Zero", used by aiq.csv, the report, compare and the docs.
+
+    A router beats the Zero router only when its cross-fitted gain over Zero
+    has a bootstrap interval wholly above 0 and exceeds both the largest gain
+    of the seeded no-information controls and the length-only control's.
+    Anything short of that says which condition failed; baselines and
+    controls get an empty verdict.
+    """
+    if kind != "router":
+        return ""
+    if not np.isfinite(delta_crossfit) or not np.isfinite(ci_low):
+        return "no cross-fit"
+    if not (np.isfinite(control_max) and np.isfinite(length_control)):
+        return "no controls"
+    if ci_low <= 0:
+        return "within noise"
+    if delta_crossfit <= control_max:
+        return "not above prior control"
+    if delta_crossfit <= length_control:
+        return "not above length control"
+    return BEATS_ZERO
+
+
+#: Setting keys that name a simulated judge's error rate ε (the paper's cascade).
+EPSILON_KEYS: tuple[str, ...] = ("epsilon", "error_rate", "eps")
+
+
+def _epsilon(setting: str) -> float:
+    try:
+        parsed = json.loads(setting) if setting else {}
+    except json.JSONDecodeError:
+        return float("nan")
+    if isinstance(parsed, dict):
+        for key in EPSILON_KEYS:
+            value = parsed.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+    return float("nan")
+
+
+def epsilon_label(system: str, eps: float) -> str:
+    """The name of one judge error rate's slice of a cascade: ``cascade ε=0.1``."""
+    return f"{system} ε={eps:g}"
+
+
+def split_by_epsilon(
+    results: pd.DataFrame, load: PointsLoader
+) -> tuple[pd.DataFrame, PointsLoader]:
+    """Each run whose settings span several judge error rates ε becomes one run per ε.
+
+    A cascade swept over budgets × ε is not one system: ε = 0 is a free,
+    perfect judge (nearly the Oracle) and ε = 0.8 an almost useless one. One
+    NDCH over all of them reports the best ε at every budget, which no one
+    can choose in advance. Per ε, as in the paper's Figure 5, compares like
+    with like. The new run ids are ``<run_id>@eps=<ε>``; the returned loader
+    slices their settings out of the original run's arrays.
+    """
+    if results.empty:
+        return results, load
+    eps = np.array([_epsilon(str(v)) for v in results["setting"]], dtype=float)
+    has = np.isfinite(eps)
+    if not has.any():
+        return results, load
+    frame = results.assign(_eps=eps, _pos=results.groupby("run_id", sort=False).cumcount())
+    spans = frame[has].groupby("run_id", sort=False)["_eps"].nunique()
+    split_ids = set(spans.index[spans > 1])
+    if not split_ids:
+        return results, load
+    slices: dict[str, tuple[str, np.ndarray]] = {}
+    pieces = []
+    for rid, run in frame.groupby("run_id", sort=False):
+        if rid not in split_ids:
+            pieces.append(run)
+            continue
+        for e, part in run.groupby("_eps", sort=True):
+            new_id = f"{rid}@eps={e:g}"
+            slices[new_id] = (str(rid), part["_pos"].to_numpy())
+            pieces.append(
+                part.assign(run_id=new_id, system=epsilon_label(str(part["system"].iloc[0]), e))
+            )
+    out = pd.concat(pieces, ignore_index=True).drop(columns=["_eps", "_pos"])
+
+    def sliced(run_id: str) -> tuple[np.ndarray, np.ndarray]:
+        if run_id not in slices:
+            return load(run_id)
+        base, rows = slices[run_id]
+        q, c = load(base)
+        return q[rows], c[rows]
+
+    return out, sliced
+
+
 def evaluate(
     results: pd.DataFrame,
     load: PointsLoader,
     aiq_cfg: AiqConfig,
     boot: BootstrapConfig,
+    verdict: VerdictConfig | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every system of every test set; average over folds and seeds.
 
@@ -326,6 +589,8 @@ def evaluate(
         ``run_id -> (q [S, n], c [S, n])``, e.g. `load_points(out_dir)`.
     aiq_cfg, boot
         Window rule, cost units and bootstrap settings.
+    verdict
+        Cross-fitting settings behind ``delta_crossfit`` (default `VerdictConfig()`).
 
     Returns
     -------
@@ -337,7 +602,22 @@ def evaluate(
         per-run bootstrap replicates (each run resamples its own test prompts
         with the same seed, so seeds on one test set share resamples and folds
         are independent), i.e. the bootstrap distribution of that mean.
+
+        The verdict columns: ``delta_zero`` (AIQ − Zero's AIQ) with a paired
+        interval (both from the same resamples); ``delta_crossfit``, the
+        paired cross-fitted gain over Zero (`frontier.crossfit_delta`) and its
+        interval; ``control_max`` (the largest ``delta_crossfit`` over the
+        no-information control's seeds), ``length_control`` (the length-only
+        control's), ``oracle_frontier`` (AIQ of the Oracle frontier, also a
+        row of its own), ``gap_closed`` = ``delta_zero / (oracle_frontier −
+        Zero)`` and ``gap_closed_crossfit`` likewise from ``delta_crossfit``;
+        ``verdict`` from `verdict_of`.
+
+        A cascade swept over several judge error rates is scored per ε
+        (`split_by_epsilon`): one row ``cascade ε=0.1`` per rate.
     """
+    verdict = verdict or VerdictConfig()
+    results, load = split_by_epsilon(system_order(results), load)
     results = system_order(results)
     windows: list[dict[str, Any]] = []
     scores: dict[tuple[str, str, str], list[_RunScore]] = {}
@@ -358,30 +638,65 @@ def evaluate(
             }
         )
         win_of.setdefault((protocol, dataset), []).append(window)
-        for run, score in _score_unit(unit, load, window, aiq_cfg, boot):
+        run_scores, of_score = _score_unit(unit, load, window, aiq_cfg, boot, verdict)
+        for run, score in run_scores:
             key = (str(protocol), str(dataset), str(run["system"].iloc[0]))
             meta[key] = (str(run["family"].iloc[0]), str(run["kind"].iloc[0]))
             scores.setdefault(key, []).append(score)
+        if of_score is not None:
+            key = (str(protocol), str(dataset), ORACLE_FRONTIER)
+            meta[key] = ("oracle", "oracle-frontier")
+            zero = next(s for r, s in run_scores if r["kind"].iloc[0] == "zero")
+            of_score.delta = of_score.estimate - zero.estimate
+            of_score.oracle_frontier = of_score.estimate
+            if of_score.samples is not None and zero.samples is not None:
+                of_score.delta_samples = of_score.samples - zero.samples
+            scores.setdefault(key, []).append(of_score)
+    bars = _control_bars(scores, meta)
+    zero_of = {
+        (k[0], k[1]): _mean([r.estimate for r in v])
+        for k, v in scores.items()
+        if meta[k][1] == "zero"
+    }
+    nan = float("nan")
     rows = []
     for key, runs in scores.items():
         protocol, dataset, system = key
+        family, kind = meta[key]
         est = float(np.mean([r.estimate for r in runs]))
-        lo = hi = float("nan")
-        if all(r.samples is not None for r in runs):
-            mean_samples = np.mean(np.vstack([r.samples for r in runs]), axis=0)
-            lo, hi = (
-                float(v) for v in np.quantile(mean_samples, [boot.alpha / 2, 1 - boot.alpha / 2])
-            )
+        lo, hi = _interval([r.samples for r in runs], boot.alpha)
+        d_lo, d_hi = _interval([r.delta_samples for r in runs], boot.alpha)
+        cf = _mean([r.crossfit for r in runs])
+        cf_lo, cf_hi = _interval([r.crossfit_samples for r in runs], boot.alpha)
+        if kind == "zero":
+            cf_lo = cf_hi = 0.0
         wins = np.asarray(win_of[(protocol, dataset)], dtype=float)
+        control_max, length_gain, n_seeds = bars.get((protocol, dataset), (nan, nan, 0))
+        of = _mean([r.oracle_frontier for r in runs])
+        delta = _mean([r.delta for r in runs])
+        room = of - zero_of.get((protocol, dataset), nan)
         row: dict[str, Any] = {
             "protocol": protocol,
             "dataset": dataset,
             "system": system,
-            "family": meta[key][0],
-            "kind": meta[key][1],
+            "family": family,
+            "kind": kind,
             "aiq": est,
             "ci_low": lo,
             "ci_high": hi,
+            "delta_zero": delta,
+            "delta_ci_low": d_lo if kind != "zero" else 0.0,
+            "delta_ci_high": d_hi if kind != "zero" else 0.0,
+            "delta_crossfit": cf,
+            "crossfit_ci_low": cf_lo,
+            "crossfit_ci_high": cf_hi,
+            "control_max": control_max,
+            "length_control": length_gain,
+            "n_control_seeds": n_seeds,
+            "oracle_frontier": of,
+            "gap_closed": delta / room if room > 0 else nan,
+            "gap_closed_crossfit": cf / room if room > 0 else nan,
+            "verdict": verdict_of(kind, cf, cf_lo, control_max, length_gain),
             "window_lo": float(wins[:, 0].mean()),
             "window_hi": float(wins[:, 1].mean()),
             "n_points": round(float(np.mean([r.n_points for r in runs]))),

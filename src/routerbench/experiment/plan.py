@@ -33,7 +33,7 @@ __all__ = [
     "router_systems",
 ]
 
-Kind = Literal["model", "oracle", "zero", "router"]
+Kind = Literal["model", "oracle", "zero", "router", "control"]
 BASELINE_KINDS: tuple[str, ...] = ("model", "oracle", "zero")
 #: Constructor parameters through which a run's seed reaches a router.
 SEED_PARAMS: tuple[str, ...] = ("seed", "random_state")
@@ -320,6 +320,46 @@ def baseline_systems(bench: Benchmark) -> list[SystemSpec]:
     return out
 
 
+def control_systems(config: ExperimentConfig, taken: set[str]) -> list[SystemSpec]:
+    """The controls of `VerdictConfig`: seeded no-information ``prior`` and ``length``.
+
+    They run beside the baselines on every test set; their cross-fitted gains
+    over Zero are the bar a router must clear to be said to beat Zero.
+    """
+    v = config.verdict
+    common = {"max_settings": config.max_settings} if config.max_settings else {}
+    out = []
+    if v.control_seeds > 0:
+        out.append(
+            SystemSpec(
+                spec="prior",
+                label="prior control",
+                kind="control",
+                params={"noise": v.control_noise, **common},
+                seeded=True,
+                seed_param="seed",
+                seeds=tuple(range(v.control_seeds)),
+                source="verdict.control_seeds",
+                accepted=frozenset({"noise", "seed", "lambdas", "max_settings"}),
+            )
+        )
+    if v.length_control:
+        out.append(
+            SystemSpec(
+                spec="length",
+                label="length control",
+                kind="control",
+                params=common,
+                source="verdict.length_control",
+                accepted=frozenset({"lambdas", "max_settings"}),
+            )
+        )
+    for s in out:
+        if s.label in taken:
+            raise ConfigError(f"a router's label {s.label!r} collides with a control; rename it")
+    return out
+
+
 # --------------------------------------------------------------------------- units
 def _protocol_key(p: ProtocolConfig) -> str:
     return canonical_json(p.model_dump())
@@ -334,12 +374,29 @@ def _indices_key(fp: str, idx: np.ndarray) -> str:
 def protocol_labels(protocols: Sequence[ProtocolConfig]) -> list[str]:
     """The ``protocol`` column value of each configured protocol.
 
-    The protocol's name (``paper``, ``leave-out``, ``kfold``), suffixed with its
-    position (``paper-2``) only when a name is configured twice, so every
-    protocol's rows stay apart in the tables.
+    Its ``label`` when given; else its name (``paper``, ``leave-out``,
+    ``kfold``), and when a name is configured twice, the name with the keys
+    that set it apart (``paper(train_on=all)``), so every protocol's rows stay
+    apart in the tables under a name that says what it is.
     """
     names = [p.name for p in protocols]
-    return [n if names.count(n) == 1 else f"{n}-{i}" for i, n in enumerate(names)]
+    out = []
+    for p in protocols:
+        if p.label is not None:
+            out.append(p.label)
+        elif names.count(p.name) == 1:
+            out.append(p.name)
+        else:
+            keys = sorted(p.model_fields_set - {"name", "label"})
+            inner = ", ".join(f"{k}={_fmt_value(getattr(p, k))}" for k in keys)
+            out.append(f"{p.name}({inner})" if inner else p.name)
+    for i, lab in enumerate(out):
+        if lab in out[:i]:
+            raise ConfigError(
+                f"protocols[{i}]: its rows would be labelled {lab!r} like protocols"
+                f"[{out.index(lab)}]; give each a distinct label: key"
+            )
+    return out
 
 
 def _units_of(
@@ -424,6 +481,7 @@ def make_plan(
                     f"a router's label {b.label!r} collides with a baseline system; rename it"
                 )
         all_systems = all_systems + baseline_systems(bench)
+        all_systems += control_systems(config, {s.label for s in all_systems})
     names = protocol_labels(config.protocols)
     units = [
         u for i, p in enumerate(config.protocols) for u in _units_of(bench, p, i, names[i], fp)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError, InterruptedRun, LockedError, Terminated
-from routerbench.experiment.config import ExperimentConfig
+from routerbench.experiment.config import ExperimentConfig, effective_yaml
 from routerbench.experiment.evaluate import (
     RESULT_COLUMNS,
     evaluate,
@@ -31,6 +31,7 @@ from routerbench.experiment.evaluate import (
     write_csv,
 )
 from routerbench.experiment.executors import JobResult, RunOutput, WorkerContext, execute
+from routerbench.experiment.groups import regroup
 from routerbench.experiment.plan import Plan, make_plan
 from routerbench.io import TEMP_SUFFIX, atomic_path, write_atomic, write_text_atomic
 
@@ -91,6 +92,7 @@ def prepare_benchmark(config: ExperimentConfig, bench: Benchmark | None = None) 
         bench = load(config.data, missing=config.missing)  # type: ignore[arg-type]
     else:
         bench = bench.handle_missing(config.missing)  # type: ignore[arg-type]
+    bench = regroup(bench, config.groups)
     if config.datasets is not None:
         unknown = [d for d in config.datasets if d not in bench.datasets]
         if unknown:
@@ -116,13 +118,17 @@ def prepare_benchmark(config: ExperimentConfig, bench: Benchmark | None = None) 
 
 
 def table1_of(bench: Benchmark) -> pd.DataFrame:
-    """Paper Table 1 of the whole (selected) benchmark: the report's, or an equivalent fallback."""
+    """Paper Table 1 of the whole (selected) benchmark: the report's, or an equivalent fallback.
+
+    The report's has both variants (full benchmark, the paper's test part) and the
+    paper's numbers beside ours (`routerbench.report.tables.table1_report`).
+    """
     try:
-        from routerbench.report import table1
+        from routerbench.report.tables import table1_report
     except ImportError:  # pragma: no cover - the report package ships with routerbench
-        table1 = None
-    if table1 is not None:
-        return table1(bench)
+        table1_report = None
+    if table1_report is not None:
+        return table1_report(bench)
     from routerbench.frontier import oracle_choice, realised
 
     rows = []
@@ -416,7 +422,9 @@ def _run_locked(
 
     results = _results_frame(plan, rows_of)
     write_atomic(out / RESULTS_FILE, lambda p: results.to_parquet(p, index=False))
-    aiq_table, windows = evaluate(results, load_points(out), config.aiq, config.bootstrap)
+    aiq_table, windows = evaluate(
+        results, load_points(out), config.aiq, config.bootstrap, config.verdict
+    )
     write_csv(aiq_table, out / AIQ_FILE)
     write_csv(windows, out / WINDOWS_FILE)
     t1 = table1_of(bench)
@@ -440,7 +448,7 @@ def _run_locked(
         notes=notes,
     )
     if report:
-        result.report = _write_report(result, bench, text)
+        result.report = _write_report(result, bench, text, config)
         result.seconds = time.perf_counter() - t0
     return result
 
@@ -588,7 +596,9 @@ def _write_provenance(
     write_text_atomic(out / "config.yaml", text)
 
 
-def _write_report(result: ExperimentResult, bench: Benchmark, text: str) -> Path:
+def _write_report(
+    result: ExperimentResult, bench: Benchmark, text: str, config: ExperimentConfig
+) -> Path:
     """The HTML report and plots (the runner has already written the tables)."""
     from routerbench import __version__
     from routerbench.report import oracle_selection, write_report
@@ -605,4 +615,6 @@ def _write_report(result: ExperimentResult, bench: Benchmark, text: str) -> Path
         runtime_s=result.seconds,
         synthetic=result.synthetic,
         write_tables=False,
+        data=str(config.data),
+        effective_config=effective_yaml(config),
     )

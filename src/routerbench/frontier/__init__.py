@@ -14,7 +14,7 @@ from routerbench.frontier.bootstrap import (
     paired_bootstrap,
     resample_weights,
 )
-from routerbench.frontier.crossfit import crossfit_aiq
+from routerbench.frontier.crossfit import CrossfitDelta, crossfit_aiq, crossfit_delta
 from routerbench.frontier.hull import Curve, as_curve, ndch
 from routerbench.frontier.metrics import (
     apgr,
@@ -26,12 +26,15 @@ from routerbench.frontier.metrics import (
     perf_gain,
 )
 from routerbench.frontier.oracle import oracle_choice
+from routerbench.frontier.oracle_frontier import OracleFrontier, oracle_frontier
 from routerbench.frontier.points import Point, as_points, point_of, realised, xy
 from routerbench.frontier.zero import ZeroRouter, zero_router
 
 __all__ = [
     "BootstrapResult",
+    "CrossfitDelta",
     "Curve",
+    "OracleFrontier",
     "PairedBootstrapResult",
     "Point",
     "ZeroRouter",
@@ -47,10 +50,12 @@ __all__ = [
     "cost_save",
     "cpt",
     "crossfit_aiq",
+    "crossfit_delta",
     "gap_at_oracle",
     "legacy_max_cost",
     "ndch",
     "oracle_choice",
+    "oracle_frontier",
     "paired_bootstrap",
     "pareto_distance",
     "perf_gain",

@@ -17,6 +17,35 @@ from routerbench.frontier.points import xy
 Window = tuple[float, float]
 
 
+def refuse_two_readings(system: Any, what: str = "system") -> None:
+    """Refuse two 2-item rows given as plain Python sequences: they read two ways.
+
+    The documented pair form is a *tuple* ``(costs, qualities)`` of array-likes,
+    and a ``[k, 2]`` numpy array is read as ``(cost, quality)`` rows. A *list* of
+    two 2-item sequences (``[[0.1, 0.5], [0.3, 0.9]]``), or a tuple of two 2-item
+    tuples, looks like rows but would be read as the pair: rather than guess,
+    ask for a form that means one thing.
+    """
+    if not isinstance(system, (list, tuple)) or len(system) != 2:
+        return
+    inner = (list, tuple) if isinstance(system, list) else (tuple,)
+    if all(isinstance(x, inner) and len(x) == 2 for x in system):
+        raise ValueError(
+            f"the {what} {system!r} reads two ways: (costs, qualities) or two "
+            "(cost, quality) rows; pass the pair as a tuple of lists or arrays "
+            "(costs, qualities), or rows as an np.array of shape [k, 2]"
+        )
+
+
+def _no_extra(fn: str, extra: tuple[Any, ...]) -> None:
+    if extra:
+        raise TypeError(
+            f"{fn}() takes one system as its only positional argument; pass the cost "
+            f"window by keyword ({fn}(system, window=(lo, hi))) and raw points as "
+            f"{fn}(ndch(costs, qualities)); got {1 + len(extra)} positional arguments"
+        )
+
+
 def check_window(window: Sequence[float], log_cost: bool) -> Window:
     if len(window) != 2:
         raise ValueError(f"window must be (lo, hi), got {window!r}")
@@ -73,8 +102,8 @@ def shared_window(*systems: Any) -> Window:
 
 def aiq(
     curve_or_points: Any,
+    *extra: Any,
     window: Sequence[float] | None = None,
-    *,
     log_cost: bool = False,
     null: bool = True,
 ) -> float:
@@ -84,8 +113,11 @@ def aiq(
     ----------
     curve_or_points
         A `Curve`, or points in any form `ndch` accepts (an iterable of `Point`,
-        ``(costs, qualities)``, a ``[k, 2]`` array, a ZeroRouter).
-    window : (lo, hi), optional
+        ``(costs, qualities)``, a ``[k, 2]`` array, a ZeroRouter). The only
+        positional argument: ``aiq(costs, qualities)`` and ``aiq(curve, (lo, hi))``
+        would read the same way, so a second positional argument is refused, and
+        so is a pair of plain 2-item lists (`refuse_two_readings`).
+    window : (lo, hi), optional, keyword only
         Cost window. Default: the system's own span (cheapest to dearest input
         point). For comparisons pass one shared window (`shared_window`).
     log_cost : bool
@@ -110,6 +142,8 @@ def aiq(
         (e.g. one point on its own) gives the curve's value there, the limit of
         the average as the window shrinks.
     """
+    _no_extra("aiq", extra)
+    refuse_two_readings(curve_or_points)
     curve = as_curve(curve_or_points, null=null)
     lo, hi = check_window(curve.span if window is None else window, log_cost)
     return curve.mean(lo, hi, log_cost=log_cost)
@@ -117,23 +151,47 @@ def aiq(
 
 def compare_aiq(
     systems: Mapping[str, Any] | Sequence[Any],
+    *extra: Any,
     window: Sequence[float] | None = None,
-    *,
     log_cost: bool = False,
     null: bool = True,
 ) -> dict[Any, float]:
     """AIQ of several systems on one window (default: `shared_window` of them all).
 
     Returns a dict keyed by the mapping's keys (or by position for a sequence).
-    With an explicit `window`, each value equals ``aiq(system, window)``: one
-    system's score never depends on which others are in the table.
+    With an explicit `window` (keyword only), each value equals
+    ``aiq(system, window=window)``: one system's score never depends on which
+    others are in the table.
     """
+    _no_extra("compare_aiq", extra)
     items = list(systems.items()) if isinstance(systems, Mapping) else list(enumerate(systems))
     if not items:
         return {}
+    for k, s in items:
+        refuse_two_readings(s, f"system {k!r}")
     curves = {k: as_curve(s, null=null) for k, s in items}
     w = shared_window(*curves.values()) if window is None else window
-    return {k: aiq(c, w, log_cost=log_cost) for k, c in curves.items()}
+    return {k: aiq(c, window=w, log_cost=log_cost) for k, c in curves.items()}
+
+
+def _legacy_hull(costs: Any, qualities: ArrayLike | None) -> tuple[Curve, float]:
+    """The original's hull of a system's own points, and the cost where it ends.
+
+    The exact NDCH without the null point, ending -- as the original
+    ``get_non_descreasing_convex_hull_of`` does -- at the *dearest* of the points
+    tied at the top quality: the original keeps the last (dearest) input point
+    whenever its quality is not below the hull's, so a flat top stretch counts
+    towards ``max_x``.
+    """
+    if qualities is None:
+        refuse_two_readings(costs)
+        c, q = xy(costs)
+    else:
+        c, q = np.asarray(costs, dtype=float), np.asarray(qualities, dtype=float)
+    curve = ndch(c, q, null=False)
+    top = float(curve.qualities[-1])
+    end = float(np.max(c[q == top])) if np.any(q == top) else float(curve.costs[-1])
+    return curve, max(end, float(curve.costs[-1]))
 
 
 def aiq_legacy(
@@ -146,25 +204,27 @@ def aiq_legacy(
     published figures.
 
     The original (``evaluation/AIQ.py``, ``calc_AIQ``) builds each system's NDCH
-    from its own points (no null point), extends every curve flat to
-    ``max_x``, the largest NDCH vertex cost over *all systems in the
-    comparison*, integrates with the trapezoid rule from the system's own
-    cheapest point, and divides by ``max_x``. So the region left of a system's
-    cheapest point counts as zero quality, the normaliser is a cost rather than
-    a window width, and a system's score changes whenever a dearer system joins
-    the comparison. This function keeps that convention but uses the exact hull
-    (the original's O(n^3) hull could drop a top point tied at the highest cost
-    and failed on 1-2 points), so figures agree wherever the original hull was
-    right.
+    from its own points (no null point), ending at the dearest of the points tied
+    at the top quality, extends every curve flat to ``max_x``, the largest hull
+    end over *all systems in the comparison*, integrates with the trapezoid rule
+    from the system's own cheapest point, and divides by ``max_x``. So the region
+    left of a system's cheapest point counts as zero quality, the normaliser is a
+    cost rather than a window width, and a system's score changes whenever a
+    dearer system joins the comparison. This function keeps that convention but
+    uses the exact hull (the original's O(n^3) hull could drop a top point tied
+    at the highest cost and failed on 1-2 points), so figures agree wherever the
+    original hull was right: ``(0.1, 0.5), (0.5, 0.9), (0.8, 0.9)`` scores
+    ``0.55 / 0.8 = 0.6875`` in both.
 
     Parameters
     ----------
     costs, qualities
-        The system's points; or pass any system as `costs` alone.
+        The system's points (``aiq_legacy(costs, qualities)``); or pass any system
+        as `costs` alone.
     max_cost : float, optional
-        The comparison's ``max_x``: the largest last-vertex cost of the NDCHs of
-        all systems compared (see `legacy_max_cost`). Default: this system's own,
-        i.e. the system compared alone.
+        The comparison's ``max_x``: the largest hull end of all systems compared
+        (see `legacy_max_cost`). Default: this system's own, i.e. the system
+        compared alone.
 
     Returns
     -------
@@ -172,13 +232,11 @@ def aiq_legacy(
         ``trapz(NDCH extended to max_cost) / max_cost``. A single point compared
         alone scores 0 (its curve has no width), as in the original convention.
     """
-    c, q = xy(costs) if qualities is None else (costs, qualities)
-    curve = ndch(c, q, null=False)
-    own_max = float(curve.costs[-1])
+    curve, own_max = _legacy_hull(costs, qualities)
     mx = own_max if max_cost is None else float(max_cost)
     if mx < own_max:
         raise ValueError(
-            f"max_cost {mx} is below this system's dearest hull vertex {own_max}; the original "
+            f"max_cost {mx} is below this system's hull end {own_max}; the original "
             "takes max_x over all compared systems, so it is never smaller"
         )
     if mx <= 0:
@@ -187,7 +245,7 @@ def aiq_legacy(
 
 
 def legacy_max_cost(*systems: Any) -> float:
-    """The original code's ``max_x``: the largest last NDCH vertex cost over the systems."""
+    """The original code's ``max_x``: the largest hull end (dearest tied top point) over systems."""
     if not systems:
         raise ValueError("legacy_max_cost needs at least one system")
-    return max(float(ndch(*xy(s), null=False).costs[-1]) for s in systems)
+    return max(_legacy_hull(s, None)[1] for s in systems)

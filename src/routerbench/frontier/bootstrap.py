@@ -137,7 +137,10 @@ def _aiq_rows(
     # round-off; clip so the hull's cost check does not reject them.
     costs = np.maximum(costs, 0.0)
     return np.array(
-        [aiq(ndch(cr, qr, null=null), window, log_cost=log_cost) for cr, qr in zip(costs, quals)]
+        [
+            aiq(ndch(cr, qr, null=null), window=window, log_cost=log_cost)
+            for cr, qr in zip(costs, quals)
+        ]
     )
 
 
@@ -231,7 +234,7 @@ def bootstrap_aiq(
     pc, pq = _full_points(qa, ca, cost_mode)
     full = ndch(pc, pq, null=null)
     w = check_window(full.span if window is None else window, log_cost)
-    est = aiq(full, w, log_cost=log_cost)
+    est = aiq(full, window=w, log_cost=log_cost)
     (samples,) = _replicates(
         [(qa, ca)],
         n_boot=int(n_boot),
@@ -286,8 +289,8 @@ def paired_bootstrap(
     if window is None:
         window = (min(fa.span[0], fb.span[0]), max(fa.span[1], fb.span[1]))
     w = check_window(window, log_cost)
-    est_a = aiq(fa, w, log_cost=log_cost)
-    est_b = aiq(fb, w, log_cost=log_cost)
+    est_a = aiq(fa, window=w, log_cost=log_cost)
+    est_b = aiq(fb, window=w, log_cost=log_cost)
     sa, sb = _replicates(
         [(qa, ca), (qb, cb)],
         n_boot=int(n_boot),

@@ -16,9 +16,13 @@ from routerbench.report.plots import (
 )
 from routerbench.report.tables import (
     ORACLE,
+    TABLE1_VARIANTS,
     aiq_sorted,
     oracle_selection,
+    paper_agreement,
     table1,
+    table1_report,
+    table1_variant,
     table1_wide,
 )
 from routerbench.report.terminal import summary_lines, table1_markdown, table1_rich
@@ -26,6 +30,7 @@ from routerbench.report.writer import write_report
 
 __all__ = [
     "ORACLE",
+    "TABLE1_VARIANTS",
     "StyleMap",
     "aiq_html",
     "aiq_sorted",
@@ -33,6 +38,7 @@ __all__ = [
     "model_grid_figure",
     "oracle_heatmap_figure",
     "oracle_selection",
+    "paper_agreement",
     "plane_figure",
     "save_figure",
     "short_model_name",
@@ -40,7 +46,9 @@ __all__ = [
     "table1",
     "table1_html",
     "table1_markdown",
+    "table1_report",
     "table1_rich",
+    "table1_variant",
     "table1_wide",
     "write_report",
 ]

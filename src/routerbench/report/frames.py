@@ -157,3 +157,28 @@ def path_groups(rows: pd.DataFrame) -> list[np.ndarray]:
         arr = np.asarray(idx, dtype=np.intp)
         out.append(arr[np.lexsort((cost[arr], order_val[arr]))])
     return out
+
+
+def split_epsilon(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename the rows of a system swept over several judge error rates to one system per ε.
+
+    ``cascade`` with ε ∈ {0, 0.1} becomes ``cascade ε=0`` and ``cascade ε=0.1``
+    (the names `experiment.evaluate` gives them in ``aiq.csv``), so each ε gets
+    its own marker, legend entry and frontier: the plots compare like with like.
+    """
+    if df.empty:
+        return df
+    eps = np.array([epsilon_of(parse_setting(s)) for s in df["setting"]], dtype=float)
+    if not np.isfinite(eps).any():
+        return df
+    out = df.copy()
+    keys = ["protocol", "dataset", "system"]
+    frame = out.assign(_eps=eps)
+    spans = frame[np.isfinite(eps)].groupby(keys, sort=False)["_eps"].nunique()
+    multi = set(spans.index[spans > 1])
+    rename = [
+        f"{s} ε={e:g}" if (p, d, s) in multi and math.isfinite(e) else s
+        for p, d, s, e in zip(out["protocol"], out["dataset"], out["system"], eps)
+    ]
+    out["system"] = rename
+    return out

@@ -30,6 +30,34 @@ def _overlap(box: np.ndarray, others: np.ndarray) -> float:
     return float(np.sum(np.clip(w, 0, None) * np.clip(h, 0, None)))
 
 
+def _overlaps(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Total intersection area of each of `boxes` ``[k, 4]`` with all of `others` ``[o, 4]``."""
+    if others.size == 0:
+        return np.zeros(len(boxes))
+    w = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(
+        boxes[:, None, 0], others[None, :, 0]
+    )
+    h = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(
+        boxes[:, None, 1], others[None, :, 1]
+    )
+    return np.sum(np.clip(w, 0, None) * np.clip(h, 0, None), axis=1)
+
+
+def _near(obstacles: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The obstacles that can touch any candidate box (a cheap bounding-box cull)."""
+    if obstacles.size == 0:
+        return obstacles
+    lo = boxes[:, :2].min(axis=0)
+    hi = boxes[:, 2:].max(axis=0)
+    keep = (
+        (obstacles[:, 2] > lo[0])
+        & (obstacles[:, 0] < hi[0])
+        & (obstacles[:, 3] > lo[1])
+        & (obstacles[:, 1] < hi[1])
+    )
+    return obstacles[keep]
+
+
 def _boxes(xy: np.ndarray, r: float) -> np.ndarray:
     xy = xy[np.all(np.isfinite(xy), axis=1)]
     return np.column_stack([xy[:, 0] - r, xy[:, 1] - r, xy[:, 0] + r, xy[:, 1] + r])
@@ -114,34 +142,42 @@ def place_labels(
     d2 = np.sum((pts[:, None, :] - pts[None, :, :]) ** 2, axis=-1)
     crowd = np.sum(d2 < (40 * px_per_pt) ** 2, axis=1)
     order = np.argsort(-crowd, kind="stable")
-    placed: list[np.ndarray] = []
+    placed = np.empty((0, 4))
+    # Every candidate offset at once: [distance, direction] -> unit offsets and ranks.
+    dists = np.asarray(_DISTANCES) * px_per_pt
+    rank_d = np.repeat(np.arange(len(_DISTANCES)), len(_DIRECTIONS))
+    rank_u = np.tile(np.arange(len(_DIRECTIONS)), len(_DISTANCES))
+    ux = _DIRECTIONS[rank_u, 0]
+    uy = _DIRECTIONS[rank_u, 1]
+    dd = dists[rank_d]
+    far_penalty = _W_FAR * (rank_d * 400 + rank_u * 10) * px_per_pt**2
     for i in order:
         if not finite[i]:
             continue
         w, h = sizes[i]
-        best: tuple[float, np.ndarray, np.ndarray, float] | None = None
-        for rank_d, dist in enumerate(_DISTANCES):
-            d = dist * px_per_pt
-            for rank_u, (ux, uy) in enumerate(_DIRECTIONS):
-                cx = pts[i, 0] + ux * (d + w / 2)
-                cy = pts[i, 1] + uy * (d + h / 2)
-                box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-                inside_w = np.clip(min(box[2], ax_box[2]) - max(box[0], ax_box[0]), 0, None)
-                inside_h = np.clip(min(box[3], ax_box[3]) - max(box[1], ax_box[1]), 0, None)
-                outside = w * h - inside_w * inside_h
-                score = (
-                    _W_LABEL * _overlap(box, np.asarray(placed).reshape(-1, 4))
-                    + _W_POINT * _overlap(box, obstacles)
-                    + _W_OUTSIDE * outside
-                    + _W_FAR * (rank_d * 400 + rank_u * 10) * px_per_pt**2
-                )
-                if best is None or score < best[0]:
-                    best = (score, box, np.array([cx, cy]), dist)
-            if best is not None and best[0] == 0.0:
-                break
-        assert best is not None
-        _, box, centre, dist = best
-        placed.append(box)
+        cx = pts[i, 0] + ux * (dd + w / 2)
+        cy = pts[i, 1] + uy * (dd + h / 2)
+        boxes = np.column_stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+        inside_w = np.clip(
+            np.minimum(boxes[:, 2], ax_box[2]) - np.maximum(boxes[:, 0], ax_box[0]), 0, None
+        )
+        inside_h = np.clip(
+            np.minimum(boxes[:, 3], ax_box[3]) - np.maximum(boxes[:, 1], ax_box[1]), 0, None
+        )
+        outside = w * h - inside_w * inside_h
+        score = (
+            _W_LABEL * _overlaps(boxes, placed)
+            + _W_POINT * _overlaps(boxes, _near(obstacles, boxes))
+            + _W_OUTSIDE * outside
+            + far_penalty
+        )
+        # Prefer the nearest ring that has a free spot, as a person would place it.
+        free = np.flatnonzero(score - far_penalty == 0.0)
+        k = int(free[0]) if free.size else int(np.argmin(score))
+        box = boxes[k]
+        placed = np.vstack([placed, box])
+        centre = np.array([cx[k], cy[k]])
+        dist = _DISTANCES[rank_d[k]]
         off = (centre - pts[i]) / px_per_pt
         ax.annotate(
             texts[i],

@@ -171,7 +171,7 @@ def _models_and_oracle(ax: Axes, pts: pd.DataFrame, fontsize: float) -> None:
         linewidths=0.6,
         zorder=5,
     )
-    labelled = pd.concat([models, oracle])
+    labelled = _label_subset(pd.concat([models, oracle]))
     texts = [mpl_text(short_model_name(s)) for s in labelled["system"]]
     place_labels(
         ax,
@@ -180,6 +180,27 @@ def _models_and_oracle(ax: Axes, pts: pd.DataFrame, fontsize: float) -> None:
         texts,
         fontsize=fontsize,
     )
+
+
+#: At most this many model names per plane: past it, names pile up and hide the data.
+MAX_LABELS = 24
+
+
+def _label_subset(pts: pd.DataFrame, limit: int = MAX_LABELS) -> pd.DataFrame:
+    """The points worth naming when there are too many to name: the Oracle, the models on
+    the Zero router's frontier, then the best of the rest, `limit` in all."""
+    if len(pts) <= limit:
+        return pts
+    c = pts["cost"].to_numpy(dtype=float)
+    q = pts["quality"].to_numpy(dtype=float)
+    ok = np.isfinite(c) & np.isfinite(q)
+    on_hull = np.zeros(len(pts), dtype=bool)
+    if ok.any():
+        hull = ndch(c[ok], q[ok])
+        on_hull[np.flatnonzero(ok)[hull.index[hull.index >= 0]]] = True
+    priority = np.where(pts["kind"].to_numpy() == "oracle", 0, np.where(on_hull, 1, 2))
+    order = np.lexsort((-np.nan_to_num(q, nan=-np.inf), priority))
+    return pts.iloc[np.sort(order[:limit])]
 
 
 def _legend(fig: Figure, ax: Axes, handles: list[Line2D]) -> None:
@@ -324,6 +345,94 @@ def plane_figure(
     return fig
 
 
+#: A plane with more router systems than this is drawn as one panel per router family.
+CROWDED = 8
+
+
+@_styled
+def family_panels_figure(
+    pts: pd.DataFrame,
+    styles: StyleMap,
+    *,
+    title: str,
+    log_cost: bool = True,
+) -> Figure:
+    """The cost-quality plane of one dataset, one panel per router family (paper Figures 4-5).
+
+    Drawn instead of `plane_figure` when a plane holds more than `CROWDED`
+    router systems: each panel shows the single models, the Zero router and
+    one family (its systems' points, sweep paths and NDCH), on the same axes
+    limits as every other panel so panels compare at a glance.
+    """
+    routers = pts[~pts["kind"].isin(["model", "oracle", "zero"])]
+    families = list(pd.unique(routers["family"]))
+    nrows, ncols = _grid_shape(len(families), max_cols=2)
+    fig, axes = _panels(nrows, ncols, panel=(5.2, 3.6), right_in=0.25)
+    fig.suptitle(
+        mpl_text(title), x=0.01, y=1 - 0.12 / fig.get_figheight(), ha="left", va="top", fontsize=11
+    )
+    all_c = pts["cost"].to_numpy(dtype=float)
+    all_q = pts["quality"].to_numpy(dtype=float)
+    base = pts[pts["kind"].isin(["model", "zero"])]
+    for k, ax in enumerate(axes.flat):
+        if k >= len(families):
+            ax.set_visible(False)
+            continue
+        family = families[k]
+        ax.grid(True, which="major", **_GRID_KW)
+        _cost_axis(ax, all_c, log_cost)
+        _quality_axis(ax, all_q)
+        ax.set_title(mpl_text(f"{family}"), loc="left")
+        ax.tick_params(labelsize=7.5)
+        _draw_zero(
+            ax, base["cost"].to_numpy(dtype=float), base["quality"].to_numpy(dtype=float), log_cost
+        )
+        fam_rows = routers[routers["family"] == family]
+        colour = styles.family_colour(str(family))
+        systems = list(pd.unique(fam_rows["system"]))
+        many = len(systems) > 4  # e.g. one system per judge error rate: one hull each
+        if not many:
+            curve = ndch(
+                fam_rows["cost"].to_numpy(dtype=float), fam_rows["quality"].to_numpy(dtype=float)
+            )
+            xs, ys = _curve_xy(curve, log_cost, ax.get_xlim()[0])
+            if xs.size:
+                ax.plot(xs, ys, color=colour, lw=1.6, alpha=0.9, zorder=3)
+        handles = []
+        for i, (system, rows) in enumerate(fam_rows.groupby("system", sort=False)):
+            st = styles.get(str(system), str(family))
+            # Within one panel, a sequential colour per system when the family has many (ε).
+            col = (
+                colormaps[SEQUENTIAL_CMAP](0.05 + 0.85 * i / max(len(systems) - 1, 1))
+                if len(systems) > 4
+                else st.colour
+            )
+            c = rows["cost"].to_numpy(dtype=float)
+            q = rows["quality"].to_numpy(dtype=float)
+            for path in path_groups(rows):
+                if path.size > 1:
+                    ax.plot(c[path], q[path], color=col, ls=":", lw=1.0, alpha=0.9, zorder=2)
+            if many:
+                xs, ys = _curve_xy(ndch(c, q), log_cost, ax.get_xlim()[0])
+                if xs.size:
+                    ax.plot(xs, ys, color=col, lw=1.3, alpha=0.9, zorder=3)
+            ax.scatter(c, q, s=12, marker=st.marker, color=col, linewidths=0, zorder=3)
+            handles.append(
+                Line2D([], [], color=col, ls=":", marker=st.marker, ms=4, label=mpl_text(system))
+            )
+        _models_and_oracle(ax, pts, 6.5)
+        handles.append(Line2D([], [], label="Zero router", **_ZERO_KW))
+        ax.legend(
+            handles=handles, loc="lower right", fontsize=6.5, frameon=True, framealpha=0.85,
+            ncol=2 if len(handles) > 6 else 1, handlelength=2.0,
+        )  # fmt: skip
+        if k % ncols == 0:
+            ax.set_ylabel("mean quality")
+        if k + ncols >= len(families):
+            ax.set_xlabel("total cost on the test set ($)")
+    return fig
+
+
 def _panels(
     nrows: int, ncols: int, *, panel: tuple[float, float], right_in: float
 ) -> tuple[Figure, np.ndarray]:
@@ -394,9 +503,30 @@ def model_grid_figure(points: pd.DataFrame, *, title: str, log_cost: bool = True
     return fig
 
 
+#: Columns of the Oracle heatmap before the least chosen models are folded into one.
+MAX_HEATMAP_MODELS = 24
+
+
+def _top_columns(share: pd.DataFrame, limit: int) -> pd.DataFrame:
+    if share.shape[1] <= limit:
+        return share
+    keep = share.max(axis=0).sort_values(ascending=False, kind="stable").index[: limit - 1]
+    kept = [c for c in share.columns if c in set(keep)]
+    rest = [c for c in share.columns if c not in set(keep)]
+    out = share[kept].copy()
+    out[f"other ({len(rest)} models)"] = share[rest].sum(axis=1)
+    return out
+
+
 @_styled
 def oracle_heatmap_figure(share: pd.DataFrame, *, title: str) -> Figure:
-    """The Oracle's choice of model per dataset as a heatmap of prompt shares (Figure 3, right)."""
+    """The Oracle's choice of model per dataset as a heatmap of prompt shares (Figure 3, right).
+
+    With more than `MAX_HEATMAP_MODELS` models only the most chosen keep a column
+    and the rest are summed into one ``other (k models)`` column, so 200 models
+    give a readable figure of ordinary size and the rows still add up to 1.
+    """
+    share = _top_columns(share, MAX_HEATMAP_MODELS)
     vals = share.to_numpy(dtype=float)
     n, m = vals.shape
     fig = _new_figure(max(6.0, 0.72 * m + 3.0), max(3.0, 0.42 * n + 2.3))
@@ -511,6 +641,11 @@ def cascade_figure(
             xs, ys = _curve_xy(ndch(c, q), log_cost, ax.get_xlim()[0])
             ax.plot(xs, ys, color=colour[eps], lw=1.5, ls=ls, zorder=3)
             ax.scatter(c, q, s=9, color=colour[eps], zorder=3)
+            if xs.size:  # name the curve where it ends: eight shades are hard to match
+                ax.annotate(
+                    f"ε={eps:g}", (xs[-1], ys[-1]), xytext=(3, 0), textcoords="offset points",
+                    fontsize=6.5, color="#303030", va="center", zorder=6,
+                )  # fmt: skip
         if k % ncols == 0:
             ax.set_ylabel("mean quality")
         if k + ncols >= len(datasets):

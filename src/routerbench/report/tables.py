@@ -1,6 +1,8 @@
 """The report's tables: the paper's Table 1, the Oracle's model shares and the sorted AIQ table.
 
 Pure DataFrame computations over the benchmark's dense arrays; rendering lives elsewhere.
+Table 1 comes in two variants -- the full benchmark and the paper's 30% test part, over
+which the paper's own costs were summed -- each beside the paper's published numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,32 @@ from routerbench.frontier import oracle_choice, realised
 ORACLE = "Oracle"
 NO_ANSWER = "(no answer)"
 TABLE1_COLUMNS: tuple[str, ...] = ("dataset", "model", "quality", "total_cost", "n")
+#: Table 1's variants: which prompts of each dataset the sums and means run over.
+TABLE1_VARIANTS: dict[str, str] = {
+    "full": "full benchmark: every prompt of the dataset",
+    "paper-test": (
+        "the paper's test part: the 30% of each dataset's prompts that the paper's seed-42 "
+        "70/30 split holds out (the paper's costs are sums over this part)"
+    ),
+}
+#: Columns of the report's Table 1 (`table1_report`, ``table1.csv``).
+TABLE1_REPORT_COLUMNS: tuple[str, ...] = (
+    "dataset",
+    "model",
+    "variant",
+    "n",
+    "quality",
+    "total_cost",
+    "paper_quality",
+    "paper_total_cost",
+    "quality_diff",
+    "cost_ratio",
+)
+#: A cell reproduces the paper when quality is within this (absolute; the paper prints
+#: three decimals and the released rows are 0/1 scores) ...
+QUALITY_TOLERANCE = 0.01
+#: ... and cost within this relative difference.
+COST_TOLERANCE = 0.05
 AIQ_REQUIRED: tuple[str, ...] = ("dataset", "system", "aiq")
 
 
@@ -23,13 +51,17 @@ def _dataset_rows(bench: Benchmark) -> list[tuple[str, np.ndarray]]:
     return [(d, np.flatnonzero(ds == d)) for d in bench.datasets]
 
 
-def table1(bench: Benchmark) -> pd.DataFrame:
+def table1(bench: Benchmark, *, variant: str = "full") -> pd.DataFrame:
     """Each model's and the Oracle's mean quality and total cost per dataset (paper Table 1).
 
     Parameters
     ----------
     bench
-        The full benchmark: Table 1 describes the data, not a test split.
+        The benchmark (all of it: Table 1 describes the data, not a router's test set).
+    variant
+        ``"full"``: over every prompt of each dataset. ``"paper-test"``: over the
+        paper's test part of each dataset (`routerbench.data.splits.paper_split`),
+        the prompts the paper's Table 1 costs were summed over.
 
     Returns
     -------
@@ -42,6 +74,14 @@ def table1(bench: Benchmark) -> pd.DataFrame:
         cheapest on ties, the cheapest model when none is right) over all the
         dataset's prompts; ``n`` is the number of prompts.
     """
+    if variant not in TABLE1_VARIANTS:
+        raise ValueError(
+            f"unknown Table 1 variant {variant!r}; expected one of {list(TABLE1_VARIANTS)}"
+        )
+    if variant == "paper-test":
+        from routerbench.data.splits import paper_split
+
+        bench = paper_split(bench).test
     rows: list[dict[str, object]] = []
     for ds, idx in _dataset_rows(bench):
         q, c = bench.quality[idx], bench.cost[idx]
@@ -72,6 +112,137 @@ def table1(bench: Benchmark) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=list(TABLE1_COLUMNS))
+
+
+def _paper_cells() -> pd.DataFrame:
+    from routerbench.data.paper import PAPER_ORACLE, load_paper_table1
+
+    paper = load_paper_table1()
+    paper["model"] = paper["model"].replace({PAPER_ORACLE: ORACLE})
+    return paper.rename(columns={"quality": "paper_quality", "total_cost": "paper_total_cost"})[
+        ["dataset", "model", "paper_quality", "paper_total_cost"]
+    ]
+
+
+def table1_report(
+    bench: Benchmark, *, variants: tuple[str, ...] = tuple(TABLE1_VARIANTS)
+) -> pd.DataFrame:
+    """Table 1 in every variant, with the paper's published number beside ours.
+
+    The paper does not say over which prompts its Table 1 runs; its costs match sums
+    over its 30% test part, so a reader needs both variants to compare like with like.
+
+    Returns
+    -------
+    DataFrame
+        Columns `TABLE1_REPORT_COLUMNS`: one row per (variant, dataset, model or
+        Oracle), variants in the given order. ``paper_quality`` and
+        ``paper_total_cost`` are the paper's Table 1 where it has the (dataset, model)
+        cell (NaN elsewhere), ``quality_diff`` is ours minus the paper's and
+        ``cost_ratio`` ours over the paper's.
+    """
+    parts = [table1(bench, variant=v).assign(variant=v) for v in variants]
+    out = pd.concat(parts, ignore_index=True).merge(
+        _paper_cells(), on=["dataset", "model"], how="left", sort=False
+    )
+    out["quality_diff"] = out["quality"] - out["paper_quality"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["cost_ratio"] = out["total_cost"] / out["paper_total_cost"]
+    return out[list(TABLE1_REPORT_COLUMNS)]
+
+
+def table1_variant(t1: pd.DataFrame, variant: str | None = None) -> pd.DataFrame:
+    """The rows of one variant of a Table 1 frame (the first one present by default).
+
+    A frame without a ``variant`` column is returned as is.
+    """
+    check_table1(t1)
+    if "variant" not in t1.columns:
+        return t1
+    present = list(pd.unique(t1["variant"]))
+    chosen = variant if variant is not None else (present[0] if present else None)
+    if chosen not in present:
+        raise DataError(
+            f"Table 1 has no variant {chosen!r}; it has {', '.join(map(str, present))}",
+            source="table1",
+            column="variant",
+        )
+    return t1[t1["variant"] == chosen].reset_index(drop=True)
+
+
+def paper_agreement(
+    t1: pd.DataFrame,
+    *,
+    quality_tolerance: float = QUALITY_TOLERANCE,
+    cost_tolerance: float = COST_TOLERANCE,
+) -> pd.DataFrame:
+    """Per paper cell and measure, which variants reproduce the paper's number.
+
+    Returns
+    -------
+    DataFrame
+        One row per (dataset, model, measure) where the paper has a number:
+        ``measure`` is ``quality`` (reproduced when ``|ours - paper| <=
+        quality_tolerance``) or ``cost`` (when ``|ours / paper - 1| <= cost_tolerance``);
+        ``reproduced_by`` lists the variants that do (empty: none does), and
+        ``closest_variant`` / ``closest`` give the nearest of ours.
+    """
+    check_table1(t1)
+    if "paper_quality" not in t1.columns or "variant" not in t1.columns:
+        return pd.DataFrame(
+            columns=[
+                "dataset",
+                "model",
+                "measure",
+                "paper",
+                "closest",
+                "closest_variant",
+                "reproduced_by",
+            ]
+        )
+    has = t1[t1["paper_quality"].notna() | t1["paper_total_cost"].notna()]
+    records = []
+    for (ds, model), grp in has.groupby(["dataset", "model"], sort=False):
+        for measure, ours, paper in (
+            ("quality", grp["quality"], grp["paper_quality"]),
+            ("cost", grp["total_cost"], grp["paper_total_cost"]),
+        ):
+            ref = float(paper.iloc[0])
+            if not np.isfinite(ref):
+                continue
+            vals = ours.to_numpy(dtype=float)
+            if measure == "quality":
+                gap = np.abs(vals - ref)
+                ok = gap <= quality_tolerance + 1e-12
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gap = np.abs(vals / ref - 1.0) if ref else np.where(vals == 0, 0.0, np.inf)
+                ok = gap <= cost_tolerance + 1e-12
+            gap = np.where(np.isnan(gap), np.inf, gap)
+            k = int(np.argmin(gap))
+            records.append(
+                {
+                    "dataset": ds,
+                    "model": model,
+                    "measure": measure,
+                    "paper": ref,
+                    "closest": float(vals[k]),
+                    "closest_variant": str(grp["variant"].iloc[k]),
+                    "reproduced_by": ",".join(grp["variant"].to_numpy()[ok].astype(str)),
+                }
+            )
+    return pd.DataFrame.from_records(
+        records,
+        columns=[
+            "dataset",
+            "model",
+            "measure",
+            "paper",
+            "closest",
+            "closest_variant",
+            "reproduced_by",
+        ],
+    )
 
 
 def oracle_selection(bench: Benchmark) -> pd.DataFrame:
@@ -122,13 +293,14 @@ def money(x: float) -> str:
     return f"${x:.2g}" if abs(x) < 0.01 else f"${x:.3f}"
 
 
-def table1_wide(t1: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
+def table1_wide(t1: pd.DataFrame, *, digits: int = 3, variant: str | None = None) -> pd.DataFrame:
     """Table 1 in the paper's shape: rows models then Oracle, columns datasets, "q / $c" cells.
 
     Rows and columns keep the order of first appearance in `t1` (the
-    benchmark's model and dataset order), with the Oracle last.
+    benchmark's model and dataset order), with the Oracle last. A frame with
+    several variants shows one (`table1_variant`: the first by default).
     """
-    check_table1(t1)
+    t1 = table1_variant(t1, variant)
     models = [m for m in pd.unique(t1["model"]) if m != ORACLE]
     if (t1["model"] == ORACLE).any():
         models.append(ORACLE)
@@ -147,9 +319,9 @@ def table1_wide(t1: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     return wide
 
 
-def best_models(t1: pd.DataFrame) -> dict[str, str]:
+def best_models(t1: pd.DataFrame, variant: str | None = None) -> dict[str, str]:
     """Per dataset, the single model with the highest quality (the Oracle excluded)."""
-    check_table1(t1)
+    t1 = table1_variant(t1, variant)
     models = t1[(t1["model"] != ORACLE) & t1["quality"].notna()]
     if models.empty:
         return {}
@@ -190,10 +362,11 @@ def aiq_sorted(aiq: pd.DataFrame) -> pd.DataFrame:
             df[col] = np.nan
     df["aiq"] = pd.to_numeric(df["aiq"], errors="coerce")
     keys = ["protocol", "dataset"]
-    zero = df[(df["kind"] == "zero") | (df["system"] == "Zero")]
-    zero = zero.drop_duplicates(keys).set_index(keys)["aiq"].rename("_zero")
-    df = df.join(zero, on=keys)
-    df["delta_zero"] = df["aiq"] - df.pop("_zero")
+    if "delta_zero" not in df.columns:  # aiq.csv carries it; a hand-made frame may not
+        zero = df[(df["kind"] == "zero") | (df["system"] == "Zero")]
+        zero = zero.drop_duplicates(keys).set_index(keys)["aiq"].rename("_zero")
+        df = df.join(zero, on=keys)
+        df["delta_zero"] = df["aiq"] - df.pop("_zero")
     group_order = {g: i for i, g in enumerate(dict.fromkeys(zip(df["protocol"], df["dataset"])))}
     df["_g"] = [group_order[g] for g in zip(df["protocol"], df["dataset"])]
     df["_neg"] = -df["aiq"]

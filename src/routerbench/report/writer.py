@@ -14,12 +14,21 @@ import pandas as pd
 
 from routerbench.errors import ConfigError
 from routerbench.io import write_text_atomic
-from routerbench.report.frames import average_points, check_results
-from routerbench.report.html import FigureEntry, aiq_html, page_html, table1_html
+from routerbench.report.frames import average_points, check_results, split_epsilon
+from routerbench.report.html import (
+    FigureEntry,
+    aiq_html,
+    domain_html,
+    headline_html,
+    page_html,
+    table1_html,
+)
 from routerbench.report.palette import StyleMap
 from routerbench.report.plots import (
+    CROWDED,
     FORMATS,
     cascade_figure,
+    family_panels_figure,
     model_grid_figure,
     oracle_heatmap_figure,
     plane_figure,
@@ -44,6 +53,8 @@ def slug(text: str) -> str:
 
 def _grid_points(table1: pd.DataFrame | None, pts: pd.DataFrame) -> pd.DataFrame:
     """Model and Oracle points per dataset for the grid: Table 1 (full data) when given."""
+    if table1 is not None and "variant" in table1.columns:
+        table1 = table1[table1["variant"] == "full"]
     if table1 is not None and not table1.empty:
         return pd.DataFrame(
             {
@@ -88,6 +99,8 @@ def write_report(
     log_cost: bool = True,
     formats: Sequence[str] = FORMATS,
     write_tables: bool = True,
+    data: str | None = None,
+    effective_config: str | None = None,
 ) -> Path:
     """Write the plots, ``table1.csv``, ``aiq.csv`` and the self-contained ``index.html``.
 
@@ -115,6 +128,9 @@ def write_report(
     write_tables
         Also write ``table1.csv`` and ``aiq.csv``; the experiment runner passes
         False because it has already written them in the same format.
+    data, effective_config
+        The data actually used (path or ``default``) and the config as it ran
+        (overrides applied, defaults filled in), shown beside `config_text`.
 
     Returns
     -------
@@ -136,8 +152,10 @@ def write_report(
         check_aiq(aiq)
     if table1 is not None:
         check_table1(table1)
-    pts = average_points(res)
-    styles = StyleMap(zip(res["kind"], res["family"], res["system"]))
+    pts_all = average_points(res)
+    # Planes: one system per judge error rate, and no controls (dozens of noise seeds).
+    pts = average_points(split_epsilon(res[res["kind"] != "control"]))
+    styles = StyleMap(zip(pts["kind"], pts["family"], pts["system"]))
     tag = " · SYNTHETIC data" if synthetic else ""
     figures: list[FigureEntry] = []
     used: set[str] = set()
@@ -164,14 +182,19 @@ def write_report(
     multi_protocol = pts["protocol"].nunique() > 1
     for (protocol, dataset), grp in pts.groupby(["protocol", "dataset"], sort=False):
         where = f"{dataset} ({protocol} protocol)" if multi_protocol else str(dataset)
-        fig = plane_figure(grp, styles, title=f"{where}: cost vs quality{tag}", log_cost=log_cost)
+        n_routers = grp.loc[~grp["kind"].isin(["model", "oracle", "zero"]), "system"].nunique()
+        crowded = n_routers > CROWDED
+        draw = family_panels_figure if crowded else plane_figure
+        fig = draw(grp, styles, title=f"{where}: cost vs quality{tag}", log_cost=log_cost)
         figures.append(
             _entry(
                 "Cost-quality planes",
                 f"{where}: cost vs quality",
-                "Grey: single models; star: Oracle; dashed black: Zero router (NDCH of "
+                ("One panel per router family (the plane holds many systems). " if crowded else "")
+                + "Grey: single models; star: Oracle; dashed black: Zero router (NDCH of "
                 "the models); markers on dotted lines: each router's settings along its "
-                "sweep; solid lines: each router family's NDCH.",
+                "sweep (a cascade: one colour per judge error rate ε, named in the legend); "
+                "solid lines: each router family's NDCH.",
                 save_figure(fig, stem(f"plane_{slug(protocol)}_{slug(dataset)}"), fmts),
             )
         )
@@ -187,7 +210,7 @@ def write_report(
                 save_figure(fig, stem("models-grid"), fmts),
             )
         )
-    for protocol, grp in pts.groupby("protocol", sort=False):
+    for protocol, grp in pts_all.groupby("protocol", sort=False):
         title_p = f" ({protocol} protocol)" if multi_protocol else ""
         fig = cascade_figure(
             grp, title=f"Cascade by judge error rate{title_p}{tag}", log_cost=log_cost
@@ -215,6 +238,10 @@ def write_report(
         summary=summary,
         table1=table1_html(table1) if table1 is not None and not table1.empty else None,
         aiq=aiq_html(aiq) if aiq is not None and not aiq.empty else None,
+        domain=domain_html(aiq) if aiq is not None and not aiq.empty else None,
+        headline=headline_html(aiq) if aiq is not None and not aiq.empty else None,
+        data=data,
+        effective_config=effective_config,
         figures=figures,
         config_text=config_text,
         fingerprint=fingerprint,

@@ -29,6 +29,7 @@ _BUILTIN: dict[str, str] = {
     "mf": "routerbench.routers.logistic:FactorRouter",
     "carrot": "routerbench.routers.registry:_carrot",
     "prior": "routerbench.routers.control:PriorRouter",
+    "length": "routerbench.routers.length_control:LengthControlRouter",
     "oracle": "routerbench.routers.baselines:OracleRouter",
     "zero": "routerbench.routers.baselines:ZeroRouterBaseline",
     "random": "routerbench.routers.baselines:RandomRouter",
