@@ -351,6 +351,11 @@ def compare(
     console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
+from routerbench.serve.cli import serve as _serve  # noqa: E402
+
+app.command("serve")(_serve)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
