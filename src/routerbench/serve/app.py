@@ -154,6 +154,14 @@ def _usage(data: Any) -> Usage | None:
         return None
 
 
+class _NonStandardNumber(ValueError):
+    """NaN / Infinity: Python's json accepts them, JSON (and the upstreams) do not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonStandardNumber(name)
+
+
 def _finished(data: str | None) -> bool:
     """Whether a chunk ends the answer (some choice has a finish_reason)."""
     if data is None:
@@ -264,9 +272,15 @@ class _Server:
                 raise too_big
             chunks.append(chunk)
         try:
-            payload = json.loads(b"".join(chunks))
+            payload = json.loads(b"".join(chunks), parse_constant=_refuse_constant)
         except UnicodeDecodeError:
             raise ApiError(400, "request body is not UTF-8 JSON", code="invalid_json") from None
+        except _NonStandardNumber as exc:
+            raise ApiError(
+                400,
+                f"request body is not valid JSON: {exc} is not a JSON number",
+                code="invalid_json",
+            ) from None
         except json.JSONDecodeError as exc:
             raise ApiError(
                 400,
