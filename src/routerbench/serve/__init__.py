@@ -2,7 +2,7 @@
 
 Per request it ranks the conversation, forwards it to the best upstream model,
 falls back on failures and shows every decision (headers, metrics, a JSON log).
-Needs the ``serve`` extra (FastAPI, uvicorn, httpx, prometheus_client).
+Needs the ``serve`` extra (FastAPI, uvicorn, aiohttp, prometheus_client).
 """
 
 from __future__ import annotations

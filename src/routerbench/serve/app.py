@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
@@ -689,7 +689,7 @@ class _Server:
                 final = self._final(ctx, pending, None if client_wants_usage else usage)
                 yield f"data: {final}\n\n".encode()
             yield b"data: [DONE]\n\n"
-        except (UpstreamFailure, httpx.HTTPError) as exc:
+        except (UpstreamFailure, aiohttp.ClientError, UnicodeDecodeError) as exc:
             if isinstance(exc, UpstreamFailure):
                 reason, detail = exc.reason, exc.detail
             else:
