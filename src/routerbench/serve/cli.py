@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -91,6 +92,9 @@ def serve(
         breaker_cooldown_s=breaker_cooldown_s,
     )
     app = load_app(artifact, models, settings)  # refuses bad files and options before binding
+    # The router runs in worker threads; a shorter GIL switch interval (default 5 ms) lets a
+    # finished decision get back to the busy event loop sooner (see docs/serve.md).
+    sys.setswitchinterval(0.001)
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
         return

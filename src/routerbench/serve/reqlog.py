@@ -1,8 +1,10 @@
 """One JSON line per request: the decision, every attempt, usage and dollars — never a key.
 
-The routing text is logged only when asked (``--log-prompts``). A log with prompts can be
-replayed into a long table (one row per request and answering model) and so into a
-Benchmark for offline evaluation; quality is left unmeasured (NaN) for a scorer to fill.
+The routing text is logged only when asked (``--log-prompts``). A log with prompts
+replays into a long table (one row per request: prompt, answering model, realised
+dollars) and, once each answer has a quality (a judge, a label, user feedback), into a
+Benchmark of the served cells; collecting the other models on those prompts (``collect``)
+then lets any router be evaluated offline on real traffic.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from routerbench.errors import DataError
 
-__all__ = ["RequestLog", "log_to_long"]
+if TYPE_CHECKING:
+    from routerbench.data.benchmark import Benchmark
+
+__all__ = ["RequestLog", "log_to_long", "replay_benchmark"]
 
 
 class RequestLog:
@@ -92,3 +98,19 @@ def log_to_long(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["sample_id", "task", "prompt", "model", "quality", "cost", "latency"]
     )
+
+
+def replay_benchmark(path: str | Path, quality: Mapping[str, float]) -> Benchmark:
+    """The served cells as a Benchmark: requests whose ``request_id`` has a quality in `quality`.
+
+    Requests without a quality are left out (a cell not measured, as the long format
+    requires); the other models' cells of each prompt are unmeasured until collected.
+    """
+    from routerbench.data.benchmark import Benchmark
+
+    long = log_to_long(path)
+    known = long["sample_id"].map(quality)
+    long = long.assign(quality=known)[known.notna().to_numpy()]
+    if long.empty:
+        raise DataError("no logged request has a quality to replay", source=str(path))
+    return Benchmark.from_long(long.reset_index(drop=True), source=str(path))
