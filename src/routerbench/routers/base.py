@@ -59,6 +59,29 @@ class Router(ABC):
         for setting in self.settings(test):
             yield self.route(test, **setting)
 
+    def rank_prompts(
+        self,
+        texts: Sequence[str],
+        willingness_to_pay: float,
+        *,
+        tasks: Sequence[str] | None = None,
+        datasets: Sequence[str] | None = None,
+    ) -> Any:
+        """Rank models per prompt from text alone: only predictive routers can.
+
+        Raises
+        ------
+        NotPredictiveError
+            Always, here: this router decides from something other than
+            per-prompt estimates (a fixed model, a budget mix, the test outcomes).
+        """
+        from routerbench.routers.ranking import NotPredictiveError
+
+        raise NotPredictiveError(
+            f"{type(self).__name__} ({self.name!r}) is not a predictive router: it has no "
+            "per-prompt quality and cost estimates, so it cannot rank prompts from their text"
+        )
+
     def _check_fitted(self) -> None:
         fitted = [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]
         if not fitted:

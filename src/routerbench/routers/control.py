@@ -13,7 +13,7 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError
-from routerbench.routers.costs import CostModel, group_means
+from routerbench.routers.costs import CostModel, dataset_rows, group_means
 from routerbench.routers.predictive import WtpRouter, check_lambdas, require_trainable
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -28,13 +28,14 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def prompt_noise(sample_ids: pd.Series, n_models: int, seed: int) -> np.ndarray:
-    """Standard normal noise ``[n, m]`` that depends only on (sample_id, model, seed).
+def prompt_noise(keys: pd.Series, n_models: int, seed: int) -> np.ndarray:
+    """Standard normal noise ``[n, m]`` that depends only on (key, model, seed).
 
-    Keyed on the prompt's id, not its row, so a prompt gets the same noise in
-    any subset or order of a benchmark (the contract's subset check relies on it).
+    Keyed on the prompt (its text), not its row, so a prompt gets the same noise
+    in any subset or order of a benchmark (the contract's subset check relies on
+    it) and when a server ranks it from its text alone.
     """
-    ids = pd.util.hash_pandas_object(pd.Series(sample_ids, dtype=object), index=False)
+    ids = pd.util.hash_pandas_object(pd.Series(keys, dtype=object), index=False)
     h = ids.to_numpy(dtype=np.uint64)[:, None]
     cols = np.arange(2 * n_models, dtype=np.uint64)[None, :]
     salt = _splitmix(np.array([seed], dtype=np.uint64))
@@ -87,10 +88,10 @@ class PriorRouter(WtpRouter):
         self._memo = None
         return self
 
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        lookup = {d: k for k, d in enumerate(self.datasets_)}
-        rows = [lookup.get(d, len(self.datasets_)) for d in test.prompts["dataset"]]
-        p = self.quality_table_[np.asarray(rows, dtype=np.intp)]
+    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        rows = dataset_rows(self.datasets_, prompts["dataset"].to_numpy())
+        p = self.quality_table_[rows]
         if self.noise > 0:
-            p = p + self.noise * prompt_noise(test.prompts["sample_id"], test.n_models, self.seed)
-        return p, self.cost_model_.predict(test)
+            m = self.quality_table_.shape[1]
+            p = p + self.noise * prompt_noise(prompts["prompt"].astype(str), m, self.seed)
+        return p, self.cost_model_.predict(prompts)

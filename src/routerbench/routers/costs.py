@@ -11,6 +11,7 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import PAPER_TOKEN_PRICES
 from routerbench.errors import ConfigError, DataError
+from routerbench.routers.features import Prompts, prompts_of
 
 COST_KINDS: tuple[str, ...] = ("mean", "regress", "legacy")
 
@@ -107,10 +108,11 @@ class CostModel:
             self._fit_regression(train, features)
         return self
 
-    def _design(self, bench: Benchmark, features: np.ndarray | None) -> np.ndarray:
+    def _design(self, bench: Prompts, features: np.ndarray | None) -> np.ndarray:
         if features is None:
             raise ValueError("cost='regress' needs prompt features")
-        length = np.log1p(bench.prompts["prompt"].str.len().to_numpy(dtype=float))[:, None]
+        prompts = prompts_of(bench)["prompt"].astype(str)
+        length = np.log1p(prompts.str.len().to_numpy(dtype=float))[:, None]
         base = self._dataset_rows(bench)
         # Dataset means in log space carry most of the signal; features refine it.
         log_mean = np.log(np.maximum(self.table_[base], 1e-12))
@@ -135,15 +137,20 @@ class CostModel:
             smear.append(float(np.mean(np.exp(resid))))
         self.smear_ = np.array(smear)
 
-    def _dataset_rows(self, bench: Benchmark) -> np.ndarray:
-        return dataset_rows(self.datasets_, bench.prompts["dataset"].to_numpy())
+    def _dataset_rows(self, bench: Prompts) -> np.ndarray:
+        return dataset_rows(self.datasets_, prompts_of(bench)["dataset"].to_numpy())
 
-    def predict(self, bench: Benchmark, features: np.ndarray | None = None) -> np.ndarray:
-        """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token)."""
+    def predict(self, bench: Prompts, features: np.ndarray | None = None) -> np.ndarray:
+        """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token).
+
+        Reads only the prompts table (text and dataset), so a Benchmark and the
+        prompts a server receives get the same estimates.
+        """
         if not hasattr(self, "table_"):
             raise RuntimeError("CostModel.predict called before fit")
         if self.kind == "legacy":
-            return np.broadcast_to(self.index_, (bench.n_prompts, self.index_.size)).copy()
+            n = len(prompts_of(bench))
+            return np.broadcast_to(self.index_, (n, self.index_.size)).copy()
         if self.kind == "mean":
             return self.table_[self._dataset_rows(bench)]
         x = self._design(bench, features)

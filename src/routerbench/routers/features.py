@@ -10,9 +10,18 @@ import copy
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError
+
+#: What parts read prompts from: a Benchmark, or its prompts table alone (serving).
+Prompts = Benchmark | pd.DataFrame
+
+
+def prompts_of(source: Prompts) -> pd.DataFrame:
+    """The prompts table (``sample_id``, ``task``, ``dataset``, ``prompt``) of a source."""
+    return source.prompts if isinstance(source, Benchmark) else source
 
 
 def resolve_embedder(embedder: Any) -> Any:
@@ -33,11 +42,11 @@ def resolve_embedder(embedder: Any) -> Any:
     )
 
 
-def prompt_texts(bench: Benchmark, text: str) -> list[str]:
+def prompt_texts(source: Prompts, text: str) -> list[str]:
     """The texts to embed: whole prompts, or the final question of few-shot prompts."""
     from routerbench.embed.text import prepare_texts
 
-    return prepare_texts(bench.prompts["prompt"].astype(str).tolist(), text)
+    return prepare_texts(prompts_of(source)["prompt"].astype(str).tolist(), text)
 
 
 class PromptFeatures:
@@ -77,8 +86,8 @@ class PromptFeatures:
         self.metadata = metadata
         self.meta_scale = float(meta_scale)
 
-    def _embed(self, bench: Benchmark) -> np.ndarray:
-        texts = prompt_texts(bench, self.text)
+    def _embed(self, source: Prompts) -> np.ndarray:
+        texts = prompt_texts(source, self.text)
         from routerbench.embed import Embedder, embed_texts
 
         if isinstance(self.embedder_, Embedder):
@@ -96,15 +105,16 @@ class PromptFeatures:
         return self
 
     @staticmethod
-    def _log_length(bench: Benchmark) -> np.ndarray:
-        return np.log1p(bench.prompts["prompt"].astype(str).str.len().to_numpy(dtype=float))
+    def _log_length(source: Prompts) -> np.ndarray:
+        return np.log1p(prompts_of(source)["prompt"].astype(str).str.len().to_numpy(dtype=float))
 
-    def transform(self, bench: Benchmark) -> np.ndarray:
-        """Features ``[n_prompts, d]`` float32."""
-        x = self._embed(bench)
+    def transform(self, source: Prompts) -> np.ndarray:
+        """Features ``[n_prompts, d]`` float32 of a Benchmark's prompts or a prompts table."""
+        x = self._embed(source)
         if not self.metadata:
             return x
-        labels = bench.prompts["dataset"].to_numpy()
+        labels = prompts_of(source)["dataset"].to_numpy()
         onehot = np.column_stack([labels == d for d in self.datasets_]).astype(np.float32)
-        length = ((self._log_length(bench) - self.len_mean_) / self.len_std_)[:, None]
+        onehot = onehot.reshape(x.shape[0], len(self.datasets_))
+        length = ((self._log_length(source) - self.len_mean_) / self.len_std_)[:, None]
         return np.hstack([x, self.meta_scale * onehot, length.astype(np.float32)])
