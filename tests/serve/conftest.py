@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from routerbench.endpoints import parse_models_config
-from routerbench.routers.wtp import wtp_rank
+from routerbench.routers.ranking import Ranking, ranking_of
 from routerbench.serve.app import RouterHandle, create_app
 from routerbench.serve.local import LocalServer
 from routerbench.serve.settings import ServeSettings
@@ -18,33 +18,15 @@ from routerbench.serve.settings import ServeSettings
 from .upstreams import Upstream, models_yaml, refused_url
 
 
-@dataclass(frozen=True)
-class TableRanking:
-    """A ranking with the fields of `routerbench.routers.ranking.Ranking` the server reads."""
-
-    models: tuple[str, ...]
-    order: np.ndarray
-    quality: np.ndarray
-    cost: np.ndarray
-    willingness_to_pay: float
-
-
 def table_rank(models: Sequence[str], quality: Sequence[float], cost: Sequence[float]):
     """A router that scores every prompt the same: fixed P̂ and ĉ per model, ranked by λ."""
     q = np.asarray(quality, dtype=float)
     c = np.asarray(cost, dtype=float)
 
-    def rank(texts: Sequence[str], willingness_to_pay: float) -> TableRanking:
+    def rank(texts: Sequence[str], willingness_to_pay: float) -> Ranking:
         n = len(texts)
-        p_hat = np.broadcast_to(q, (n, q.size)).copy()
-        c_hat = np.broadcast_to(c, (n, c.size)).copy()
-        return TableRanking(
-            tuple(models),
-            wtp_rank(p_hat, c_hat, willingness_to_pay),
-            p_hat,
-            c_hat,
-            float(willingness_to_pay),
-        )
+        p_hat, c_hat = np.broadcast_to(q, (n, q.size)), np.broadcast_to(c, (n, c.size))
+        return ranking_of(models, p_hat, c_hat, willingness_to_pay)
 
     return rank
 
@@ -107,4 +89,4 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-__all__ = ["Stack", "TableRanking", "metric", "serve_stack", "table_rank"]
+__all__ = ["Stack", "metric", "serve_stack", "table_rank"]
