@@ -30,27 +30,52 @@ TIME_LIMIT_S = 20.0
 WORKERS = int(os.environ.get("ROUTERBENCH_BENCH_SERVE_WORKERS", "1"))
 
 # --------------------------------------------------------------------- upstream
-_COMPLETION = json.dumps({
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "bench",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                 "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 1, "total_tokens": 13},
-}).encode()
+_COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "bench",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 1, "total_tokens": 13},
+    }
+).encode()
 
 
 def _chunk(delta: dict, finish: str | None = None, **extra) -> bytes:
-    body = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1,
-            "model": "bench", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    body = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "bench",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     body.update(extra)
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
-_EVENTS = [_chunk({"role": "assistant", "content": ""}), _chunk({"content": "o"}),
-           _chunk({"content": "k"}), _chunk({}, "stop")]
-_USAGE = (b"data: " + json.dumps({"id": "chatcmpl-bench", "object": "chat.completion.chunk",
-          "created": 1, "model": "bench", "choices": [],
-          "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14}}).encode()
-          + b"\n\n")
+_EVENTS = [
+    _chunk({"role": "assistant", "content": ""}),
+    _chunk({"content": "o"}),
+    _chunk({"content": "k"}),
+    _chunk({}, "stop"),
+]
+_USAGE = (
+    b"data: "
+    + json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "bench",
+            "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+        }
+    ).encode()
+    + b"\n\n"
+)
 
 
 async def instant_upstream(scope, receive, send) -> None:
@@ -68,18 +93,35 @@ async def instant_upstream(scope, receive, send) -> None:
         body += msg.get("body", b"")
         more = msg.get("more_body", False)
     if scope["path"].endswith("/models"):
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"object":"list","data":[]}'})
         return
     if b'"stream":true' not in body:
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(_COMPLETION)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_COMPLETION)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": _COMPLETION})
         return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )
     events = list(_EVENTS)
     if b'"include_usage":true' in body:
         events.append(_USAGE)
@@ -117,9 +159,10 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, s
 
 def _request(port: int, body: dict) -> bytes:
     data = json.dumps(body).encode()
-    return (f"POST /v1/chat/completions HTTP/1.1\r\nhost: {HOST}:{port}\r\n"
-            f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
-            ).encode() + data
+    return (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {HOST}:{port}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+    ).encode() + data
 
 
 async def _drive(port: int, requests: list[bytes], concurrency: int, time_limit_s: float):
@@ -212,65 +255,127 @@ def run(emit) -> None:
         try:
             artifact, models, prompts = _train(tmp)
             up_port, rb_port = _free_port(), _free_port()
-            env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                   "MKL_NUM_THREADS": "1"}
-            procs.append(subprocess.Popen(
-                [sys.executable, "-c", "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); "
-                 "uvicorn.run('bench_serve:instant_upstream', host='127.0.0.1', "
-                 "port=int(sys.argv[2]), log_level='warning', access_log=False, lifespan='on')",
-                 str(Path(__file__).parent), str(up_port)], env=env))
+            env = {
+                **os.environ,
+                "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+            }
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); "
+                        "uvicorn.run('bench_serve:instant_upstream', host='127.0.0.1', "
+                        "port=int(sys.argv[2]), log_level='warning', access_log=False, lifespan='on')",
+                        str(Path(__file__).parent),
+                        str(up_port),
+                    ],
+                    env=env,
+                )
+            )
             lines = ["models:"]
             for m in models:
-                lines += [f"  - name: {json.dumps(m)}", f"    base_url: http://{HOST}:{up_port}/v1",
-                          "    model: bench", "    max_concurrency: 256",
-                          "    price: {input_per_mtok: 1, output_per_mtok: 2, source: bench, "
-                          "date: 2026-12-01}"]
+                lines += [
+                    f"  - name: {json.dumps(m)}",
+                    f"    base_url: http://{HOST}:{up_port}/v1",
+                    "    model: bench",
+                    "    max_concurrency: 256",
+                    "    price: {input_per_mtok: 1, output_per_mtok: 2, source: bench, "
+                    "date: 2026-12-01}",
+                ]
             (tmp / "models.yaml").write_text("\n".join(lines) + "\n")
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "routerbench.cli", "serve", str(artifact), "--models",
-                 str(tmp / "models.yaml"), "--port", str(rb_port), "--workers", str(WORKERS),
-                 "--wtp", "0.01"], env=env, stdout=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from routerbench.cli import app; app()",
+                        "serve",
+                        str(artifact),
+                        "--models",
+                        str(tmp / "models.yaml"),
+                        "--port",
+                        str(rb_port),
+                        "--workers",
+                        str(WORKERS),
+                        "--wtp",
+                        "0.01",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
             _wait_http(up_port, "/v1/models", procs[0])
             _wait_http(rb_port, "/health", procs[1])
             rng = np.random.default_rng(0)
             picks = rng.choice(len(prompts), size=THROUGHPUT_REQUESTS)
 
             def reqs(port, model, stream, n):
-                return [_request(port, {"model": model, "stream": stream, "messages": [
-                    {"role": "user", "content": prompts[i]}]}) for i in picks[:n]]
+                return [
+                    _request(
+                        port,
+                        {
+                            "model": model,
+                            "stream": stream,
+                            "messages": [{"role": "user", "content": prompts[i]}],
+                        },
+                    )
+                    for i in picks[:n]
+                ]
 
             drive(rb_port, reqs(rb_port, "router", False, 200), 8)  # warm-up
             drive(up_port, reqs(up_port, "bench", False, 200), 8)
 
-            lat, _, over, failed, wall = drive(rb_port, reqs(rb_port, "router", False,
-                                                             THROUGHPUT_REQUESTS), 32)
+            lat, _, over, failed, wall = drive(
+                rb_port, reqs(rb_port, "router", False, THROUGHPUT_REQUESTS), 32
+            )
             rps = lat.size / wall
-            emit("serve_throughput", rps, "req/s", f">= 500 on 2 cores, {WORKERS} worker(s)",
-                 rps >= 500)
+            emit(
+                "serve_throughput",
+                rps,
+                "req/s",
+                f">= 500 on 2 cores, {WORKERS} worker(s)",
+                rps >= 500,
+            )
             emit("serve_failed_requests", failed, "requests", "0", failed == 0)
-            emit("serve_overhead_p50_at_load", np.median(over) * 1000, "ms",
-                 "server-measured, informative")
+            emit(
+                "serve_overhead_p50_at_load",
+                np.median(over) * 1000,
+                "ms",
+                "server-measured, informative",
+            )
 
             conc = 8
-            direct, _, _, f1, _ = drive(up_port, reqs(up_port, "bench", False, LATENCY_REQUESTS),
-                                        conc)
-            routed, _, over, f2, _ = drive(rb_port, reqs(rb_port, "router", False,
-                                                         LATENCY_REQUESTS), conc)
+            direct, _, _, f1, _ = drive(
+                up_port, reqs(up_port, "bench", False, LATENCY_REQUESTS), conc
+            )
+            routed, _, over, f2, _ = drive(
+                rb_port, reqs(rb_port, "router", False, LATENCY_REQUESTS), conc
+            )
             p50 = (np.percentile(routed, 50) - np.percentile(direct, 50)) * 1000
             p99 = (np.percentile(routed, 99) - np.percentile(direct, 99)) * 1000
             emit("serve_added_latency_p50", p50, "ms", f"<= 3 (concurrency {conc})", p50 <= 3)
             emit("serve_added_latency_p99", p99, "ms", f"<= 15 (concurrency {conc})", p99 <= 15)
-            emit("serve_overhead_p50", np.median(over) * 1000, "ms",
-                 "server-measured (request time minus upstream time), informative")
+            emit(
+                "serve_overhead_p50",
+                np.median(over) * 1000,
+                "ms",
+                "server-measured (request time minus upstream time), informative",
+            )
             emit("serve_latency_failed_requests", f1 + f2, "requests", "0", f1 + f2 == 0)
 
-            _, d_ttft, _, f3, _ = drive(up_port, reqs(up_port, "bench", True, LATENCY_REQUESTS),
-                                        conc)
-            _, r_ttft, _, f4, _ = drive(rb_port, reqs(rb_port, "router", True, LATENCY_REQUESTS),
-                                        conc)
+            _, d_ttft, _, f3, _ = drive(
+                up_port, reqs(up_port, "bench", True, LATENCY_REQUESTS), conc
+            )
+            _, r_ttft, _, f4, _ = drive(
+                rb_port, reqs(rb_port, "router", True, LATENCY_REQUESTS), conc
+            )
             added = (np.percentile(r_ttft, 50) - np.percentile(d_ttft, 50)) * 1000
-            emit("serve_stream_added_ttft_p50", added, "ms", f"<= 5 (concurrency {conc})",
-                 added <= 5)
+            emit(
+                "serve_stream_added_ttft_p50", added, "ms", f"<= 5 (concurrency {conc})", added <= 5
+            )
             emit("serve_stream_failed_requests", f3 + f4, "requests", "0", f3 + f4 == 0)
         finally:
             for p in procs:
