@@ -42,25 +42,35 @@ ARTIFACT_SCHEMA = 1
 MANIFEST = "manifest.json"
 PAYLOAD = "router.skops"
 
-#: Classes of routerbench a saved router may contain. Loading builds objects of
-#: these (and of scikit-learn / numpy classes) only; anything else is refused.
-ARTIFACT_TYPES: tuple[str, ...] = (
-    "routerbench.routers.paper.KNNRouter",
-    "routerbench.routers.paper.MLPRouter",
-    "routerbench.routers.paper.SVRRouter",
-    "routerbench.routers.logistic.LogisticRouter",
-    "routerbench.routers.logistic.FactorRouter",
-    "routerbench.routers.logit.LogitModel",
-    "routerbench.routers.control.PriorRouter",
-    "routerbench.routers.features.PromptFeatures",
-    "routerbench.routers.costs.CostModel",
-    "routerbench.routers.baselines.SingleModelRouter",
-    "routerbench.routers.baselines.RandomRouter",
-    "routerbench.routers.baselines.OracleRouter",
-    "routerbench.embed.tfidf.TfidfSvdEmbedder",
-    "routerbench.embed.hashing.HashingEmbedder",
-    "routerbench.embed.sentence.SentenceTransformerEmbedder",
+#: Classes of routerbench a saved router may contain (``module:Name``). Loading builds
+#: objects of these, of scikit-learn classes and of numpy types only; anything else is
+#: refused before a single object is built.
+_ALLOWED_PATHS: tuple[str, ...] = (
+    "routerbench.routers.presets:KNNRouter",
+    "routerbench.routers.presets:MLPRouter",
+    "routerbench.routers.presets:SVRRouter",
+    "routerbench.routers.presets:LogisticRouter",
+    "routerbench.routers.presets:FactorRouter",
+    "routerbench.routers.composed:ComposedRouter",
+    "routerbench.routers.control:PriorRouter",
+    "routerbench.routers.baselines:SingleModelRouter",
+    "routerbench.routers.baselines:RandomRouter",
+    "routerbench.routers.baselines:OracleRouter",
+    "routerbench.routers.features:PromptFeatures",
+    "routerbench.routers.costs:CostModel",
+    "routerbench.routers.quality.neighbors:KNNQuality",
+    "routerbench.routers.quality.mlp:MLPQuality",
+    "routerbench.routers.quality.svr:SVRQuality",
+    "routerbench.routers.quality.logistic:LogisticQuality",
+    "routerbench.routers.quality.logistic:FactorQuality",
+    "routerbench.routers.quality.logistic_fit:LogitModel",
+    "routerbench.routers.quality.base:EstimatorQuality",
+    "routerbench.embed.tfidf:TfidfSvdEmbedder",
+    "routerbench.embed.hashing:HashingEmbedder",
+    "routerbench.embed.sentence:SentenceTransformerEmbedder",
 )
+#: The same, as the dotted names skops reports (``module.Name``).
+ARTIFACT_TYPES: tuple[str, ...] = tuple(p.replace(":", ".") for p in _ALLOWED_PATHS)
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 

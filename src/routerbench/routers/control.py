@@ -6,15 +6,16 @@ is what the evaluation itself hands out: read it as the noise floor of a compari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.errors import ConfigError
+from routerbench.routers.composed import require_trainable
 from routerbench.routers.costs import CostModel, dataset_rows, group_means
-from routerbench.routers.predictive import WtpRouter, check_lambdas, require_trainable
+from routerbench.routers.params import Constraints, Interval
+from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -45,7 +46,7 @@ def prompt_noise(keys: pd.Series, n_models: int, seed: int) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
 
 
-class PriorRouter(WtpRouter):
+class PriorRouter(PredictiveRouter):
     """P̂[i, j] = model j's train mean quality in prompt i's dataset, plus N(0, noise²) per cell.
 
     With ``noise=0`` every prompt of a dataset gets the same estimates, so the
@@ -57,6 +58,11 @@ class PriorRouter(WtpRouter):
     """
 
     name = "prior"
+    parameter_constraints: ClassVar[Constraints] = {
+        **LAMBDA_CONSTRAINTS,
+        "noise": [Interval("real", 0.0)],
+        "seed": [Interval("int", 0)],
+    }
 
     def __init__(
         self,
@@ -76,9 +82,7 @@ class PriorRouter(WtpRouter):
         return f"prior(noise={self.noise})"
 
     def fit(self, train: Benchmark) -> PriorRouter:
-        check_lambdas(self.lambdas)
-        if not np.isfinite(self.noise) or self.noise < 0:
-            raise ConfigError(f"noise must be finite and >= 0, got {self.noise}")
+        self._validate_params()
         require_trainable(train, "PriorRouter")
         self.datasets_ = tuple(train.datasets)
         labels = train.prompts["dataset"].to_numpy()

@@ -6,12 +6,15 @@ Three estimators: the train mean per dataset (default), a per-prompt regressor
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import PAPER_TOKEN_PRICES
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.features import Prompts, prompts_of
+from routerbench.routers.params import Constraints, Interval, Options, Params
 
 COST_KINDS: tuple[str, ...] = ("mean", "regress", "legacy")
 
@@ -64,7 +67,7 @@ def dataset_rows(names: tuple[str, ...], labels: np.ndarray) -> np.ndarray:
     return codes[inverse]
 
 
-class CostModel:
+class CostModel(Params):
     """Fitted estimator of ĉ[i, j] (dollars per call) for the prompts of a benchmark.
 
     Parameters
@@ -81,14 +84,19 @@ class CostModel:
         Ridge penalty of ``"regress"``.
     """
 
+    parameter_constraints: ClassVar[Constraints] = {
+        "kind": [Options(COST_KINDS)],
+        "alpha": [Interval("real", 0.0)],
+    }
+
     def __init__(self, kind: str = "mean", *, alpha: float = 1.0) -> None:
-        if kind not in COST_KINDS:
-            raise ConfigError(f"cost must be one of {COST_KINDS}, got {kind!r}")
         self.kind = kind
-        self.alpha = float(alpha)
+        self.alpha = alpha
 
     def fit(self, train: Benchmark, features: np.ndarray | None = None) -> CostModel:
         """Learn from train costs (and `features` ``[n, d]`` for ``"regress"``)."""
+        if self.kind not in COST_KINDS:
+            raise ConfigError(f"cost must be one of {COST_KINDS}, got {self.kind!r}")
         c = train.cost
         measured = ~np.isnan(c)
         empty = ~measured.any(axis=0)
@@ -130,7 +138,7 @@ class CostModel:
         smear = []
         for j in range(c.shape[1]):  # one small ridge per model
             ok = ~np.isnan(c[:, j])
-            reg = Ridge(alpha=self.alpha).fit(x[ok], log_c[ok, j])
+            reg = Ridge(alpha=float(self.alpha)).fit(x[ok], log_c[ok, j])
             resid = log_c[ok, j] - reg.predict(x[ok])
             self.regs_.append(reg)
             # Duan's smearing: E[exp(resid)] turns a log-scale fit back into a mean.

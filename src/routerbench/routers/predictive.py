@@ -1,7 +1,5 @@
-"""Shared machinery of predictive routers: features → P̂, a cost model → ĉ, willingness to pay.
-
-Subclasses only learn P̂ from features; sweeping λ reuses one P̂ and ĉ per test
-benchmark and walks the exact path of `routerbench.routers.wtp`.
+"""Predictive routers: per-prompt estimates (P̂, ĉ) from a prompts table, routed by willingness
+to pay; sweeping λ reuses one P̂ and ĉ per test benchmark and walks the exact path.
 """
 
 from __future__ import annotations
@@ -15,9 +13,8 @@ import pandas as pd
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
-from routerbench.routers.base import PredictiveRouter
-from routerbench.routers.costs import COST_KINDS, CostModel
-from routerbench.routers.features import PromptFeatures
+from routerbench.routers.base import Router
+from routerbench.routers.params import Constraint, Interval, Options, RouterTags, SequenceOf
 from routerbench.routers.ranking import Ranking, prompt_frame, ranking_of
 from routerbench.routers.wtp import PAPER_LAMBDAS, WtpPath, wtp_choice, wtp_path, wtp_rank
 
@@ -53,7 +50,17 @@ def require_trainable(train: Benchmark, who: str) -> None:
         )
 
 
-class WtpRouter(PredictiveRouter):
+#: Constraints of the λ policy, shared by every predictive router.
+LAMBDA_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "lambdas": [
+        Options(LAMBDA_MODES),
+        SequenceOf(Interval("real", 0.0)),
+    ],
+    "max_settings": [Interval("int", 2)],
+}
+
+
+class PredictiveRouter(Router):
     """Routes by willingness to pay from per-prompt estimates (P̂, ĉ); subclasses supply them.
 
     Subclasses implement `_compute_prompts(prompts) -> (P̂, ĉ)`, reading only a
@@ -64,10 +71,18 @@ class WtpRouter(PredictiveRouter):
     """
 
     name = "wtp"
+    parameter_constraints = LAMBDA_CONSTRAINTS
 
-    @property
-    def label(self) -> str:
-        return self.name
+    def __router_tags__(self) -> RouterTags:
+        return RouterTags(predictive=True, sweep_knob="willingness_to_pay")
+
+    def predict_quality(self, test: Benchmark) -> np.ndarray:
+        """P̂ ``[n_prompts, n_models]``: estimated quality (probability of a correct answer)."""
+        return self._estimates(test)[0].copy()
+
+    def predict_cost(self, test: Benchmark) -> np.ndarray:
+        """ĉ ``[n_prompts, n_models]``: estimated dollars per call."""
+        return self._estimates(test)[1].copy()
 
     def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -136,14 +151,6 @@ class WtpRouter(PredictiveRouter):
         p, c = self._estimate_prompts(frame)
         return ranking_of(self.models_, p, c, willingness_to_pay)
 
-    def predict_quality(self, test: Benchmark) -> np.ndarray:
-        """P̂ ``[n_prompts, n_models]``: estimated quality (probability of a correct answer)."""
-        return self._estimates(test)[0].copy()
-
-    def predict_cost(self, test: Benchmark) -> np.ndarray:
-        """ĉ ``[n_prompts, n_models]``: estimated dollars per call."""
-        return self._estimates(test)[1].copy()
-
     def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
         """Models best first by λ·P̂ − ĉ (ties: cheaper ĉ, then lower index)."""
         p, c = self._estimates(test)
@@ -210,66 +217,5 @@ class WtpRouter(PredictiveRouter):
             yield Decision(choice, label=self.label, params={"willingness_to_pay": float(lam)})
 
 
-class EmbeddingRouter(WtpRouter):
-    """A predictive router over prompt features that routes by willingness to pay.
-
-    Subclasses implement `_fit_quality(x, y)` (``y`` may hold NaN for unmeasured
-    cells) and `_predict_quality(x)`, and declare their own parameters plus the
-    shared ones below in ``__init__``.
-
-    Shared parameters
-    -----------------
-    embedder
-        Spec string (``"tfidf-svd"``) or Embedder object; fitted on TRAIN prompts only.
-    text
-        ``"full"`` prompt or its ``"final-turn"`` (the question after few-shot exemplars).
-    cost
-        ĉ: ``"mean"`` (train mean per dataset), ``"regress"`` (per-prompt
-        regression) or ``"legacy"`` (the paper's per-token price index).
-    lambdas
-        Settings: ``"exact"`` (one λ per region of the exact path),
-        ``"paper"`` (the original 32 values) or explicit values.
-    max_settings
-        Cap on the number of exact-path settings; more regions are thinned
-        evenly along the estimated cost (never using test outcomes).
-    cache
-        Embedding cache passed to `routerbench.embed.embed_texts` (False: none).
-    """
-
-    name = "predictive"
-    #: Append dataset one-hots and log length to the embedding.
-    uses_metadata: bool = False
-
-    # ------------------------------------------------------------------ params
-    def _check_shared(self) -> None:
-        check_lambdas(self.lambdas)
-        if self.cost not in COST_KINDS:
-            raise ConfigError(f"cost must be one of {COST_KINDS}, got {self.cost!r}")
-        if int(self.max_settings) < 2:
-            raise ConfigError(f"max_settings must be >= 2, got {self.max_settings}")
-
-    # --------------------------------------------------------------------- fit
-    def _fit_quality(self, x: np.ndarray, y: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _predict_quality(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def fit(self, train: Benchmark) -> EmbeddingRouter:
-        """Fit features on train prompts, P̂ on train outcomes, ĉ on train costs; return self."""
-        self._check_shared()
-        require_trainable(train, type(self).__name__)
-        features = PromptFeatures(
-            self.embedder, text=self.text, cache=self.cache, metadata=self.uses_metadata
-        ).fit(train)
-        x = features.transform(train)
-        self._fit_quality(x, np.array(train.quality, dtype=float))
-        self.cost_model_ = CostModel(self.cost).fit(train, x)
-        self.features_ = features
-        self.models_ = train.models
-        self._memo: tuple[Benchmark, np.ndarray, np.ndarray] | None = None
-        return self
-
-    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        x = self.features_.transform(prompts)
-        return self._predict_quality(x), self.cost_model_.predict(prompts, x)
+#: The name this class had before predictive routers were composed from parts.
+WtpRouter = PredictiveRouter
