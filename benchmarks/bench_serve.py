@@ -227,8 +227,8 @@ def _wait_http(port: int, path: str, proc: subprocess.Popen, timeout_s: float = 
 def _train(tmp: Path):
     from routerbench.data.splits import paper_split
     from routerbench.data.synthetic import make_default
+    from routerbench.routers import KNNRouter
     from routerbench.routers.artifact import save_router
-    from routerbench.routers.paper import KNNRouter
 
     bench = make_default(scale=N_MODELS_SCALE)
     split = paper_split(bench)

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from routerbench.cli import app as cli_app
 from routerbench.data.synthetic import make_default
+from routerbench.routers import KNNRouter
 from routerbench.routers.artifact import load_router, save_router
-from routerbench.routers.paper import KNNRouter
 from routerbench.serve.app import load_app
 from routerbench.serve.local import LocalServer
 
