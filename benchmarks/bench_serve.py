@@ -268,7 +268,8 @@ def run(emit) -> None:
                         "-c",
                         "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); "
                         "uvicorn.run('bench_serve:instant_upstream', host='127.0.0.1', "
-                        "port=int(sys.argv[2]), log_level='warning', access_log=False, lifespan='on')",
+                        "port=int(sys.argv[2]), log_level='warning', access_log=False, "
+                        "lifespan='on')",
                         str(Path(__file__).parent),
                         str(up_port),
                     ],
