@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -165,9 +166,21 @@ def _request(port: int, body: dict) -> bytes:
     ).encode() + data
 
 
+@dataclass
+class Load:
+    """What one load run measured, per successful request (seconds)."""
+
+    latency: np.ndarray
+    ttft: np.ndarray
+    overhead: np.ndarray
+    decision: np.ndarray
+    failed: int
+    wall: float
+
+
 async def _drive(port: int, requests: list[bytes], concurrency: int, time_limit_s: float):
     """Closed-loop load: `concurrency` keep-alive connections share `requests`."""
-    latency, ttft, overhead, failed = [], [], [], 0
+    latency, ttft, overhead, decision, failed = [], [], [], [], 0
     it = iter(requests)
     deadline = time.perf_counter() + time_limit_s
 
@@ -189,13 +202,16 @@ async def _drive(port: int, requests: list[bytes], concurrency: int, time_limit_
                 ttft.append(first - t0)
                 if "x-routerbench-overhead-ms" in headers:
                     overhead.append(float(headers["x-routerbench-overhead-ms"]) / 1000)
+                    decision.append(float(headers["x-routerbench-decision-ms"]) / 1000)
         finally:
             writer.close()
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    return np.array(latency), np.array(ttft), np.array(overhead), failed, wall
+    return Load(
+        np.array(latency), np.array(ttft), np.array(overhead), np.array(decision), failed, wall
+    )
 
 
 def drive(port, requests, concurrency, time_limit_s=TIME_LIMIT_S):
@@ -329,10 +345,8 @@ def run(emit) -> None:
             drive(rb_port, reqs(rb_port, "router", False, 200), 8)  # warm-up
             drive(up_port, reqs(up_port, "bench", False, 200), 8)
 
-            lat, _, over, failed, wall = drive(
-                rb_port, reqs(rb_port, "router", False, THROUGHPUT_REQUESTS), 32
-            )
-            rps = lat.size / wall
+            load = drive(rb_port, reqs(rb_port, "router", False, THROUGHPUT_REQUESTS), 32)
+            rps = load.latency.size / load.wall
             emit(
                 "serve_throughput",
                 rps,
@@ -340,44 +354,44 @@ def run(emit) -> None:
                 f">= 500 on 2 cores, {WORKERS} worker(s)",
                 rps >= 500,
             )
-            emit("serve_failed_requests", failed, "requests", "0", failed == 0)
+            emit("serve_failed_requests", load.failed, "requests", "0", load.failed == 0)
             emit(
-                "serve_overhead_p50_at_load",
-                np.median(over) * 1000,
+                "serve_decision_p50_at_load",
+                np.median(load.decision) * 1000,
                 "ms",
-                "server-measured, informative",
+                "informative: rank_prompts incl. queueing, 32 connections",
             )
 
             conc = 8
-            direct, _, _, f1, _ = drive(
-                up_port, reqs(up_port, "bench", False, LATENCY_REQUESTS), conc
-            )
-            routed, _, over, f2, _ = drive(
-                rb_port, reqs(rb_port, "router", False, LATENCY_REQUESTS), conc
-            )
-            p50 = (np.percentile(routed, 50) - np.percentile(direct, 50)) * 1000
-            p99 = (np.percentile(routed, 99) - np.percentile(direct, 99)) * 1000
+            direct = drive(up_port, reqs(up_port, "bench", False, LATENCY_REQUESTS), conc)
+            routed = drive(rb_port, reqs(rb_port, "router", False, LATENCY_REQUESTS), conc)
+            p50 = (np.percentile(routed.latency, 50) - np.percentile(direct.latency, 50)) * 1000
+            p99 = (np.percentile(routed.latency, 99) - np.percentile(direct.latency, 99)) * 1000
             emit("serve_added_latency_p50", p50, "ms", f"<= 3 (concurrency {conc})", p50 <= 3)
             emit("serve_added_latency_p99", p99, "ms", f"<= 15 (concurrency {conc})", p99 <= 15)
             emit(
                 "serve_overhead_p50",
-                np.median(over) * 1000,
+                np.median(routed.overhead) * 1000,
                 "ms",
-                "server-measured (request time minus upstream time), informative",
+                "informative: server-measured, request time minus upstream time",
             )
-            emit("serve_latency_failed_requests", f1 + f2, "requests", "0", f1 + f2 == 0)
+            emit(
+                "serve_decision_p50",
+                np.median(routed.decision) * 1000,
+                "ms",
+                "informative: of which the router's decision",
+            )
+            failed = direct.failed + routed.failed
+            emit("serve_latency_failed_requests", failed, "requests", "0", failed == 0)
 
-            _, d_ttft, _, f3, _ = drive(
-                up_port, reqs(up_port, "bench", True, LATENCY_REQUESTS), conc
-            )
-            _, r_ttft, _, f4, _ = drive(
-                rb_port, reqs(rb_port, "router", True, LATENCY_REQUESTS), conc
-            )
-            added = (np.percentile(r_ttft, 50) - np.percentile(d_ttft, 50)) * 1000
+            d_stream = drive(up_port, reqs(up_port, "bench", True, LATENCY_REQUESTS), conc)
+            r_stream = drive(rb_port, reqs(rb_port, "router", True, LATENCY_REQUESTS), conc)
+            added = (np.percentile(r_stream.ttft, 50) - np.percentile(d_stream.ttft, 50)) * 1000
             emit(
                 "serve_stream_added_ttft_p50", added, "ms", f"<= 5 (concurrency {conc})", added <= 5
             )
-            emit("serve_stream_failed_requests", f3 + f4, "requests", "0", f3 + f4 == 0)
+            failed = d_stream.failed + r_stream.failed
+            emit("serve_stream_failed_requests", failed, "requests", "0", failed == 0)
         finally:
             for p in procs:
                 _stop(p)
