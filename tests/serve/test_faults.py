@@ -225,3 +225,33 @@ def test_concurrent_requests_are_ranked_in_batches():
         for t in threads:
             t.join()
     assert sum(calls[1:]) == 12 and max(calls[1:]) > 1 and np.all(np.array(calls) >= 1)
+
+
+def test_client_leaving_mid_stream_is_counted_and_frees_the_slot():
+    with serve_stack({"slow": "slow_stream"}) as s:
+        with httpx.stream(
+            "POST",
+            f"{s.base_url}/chat/completions",
+            json={"model": "router", "messages": HELLO, "stream": True},
+        ) as r:
+            assert r.status_code == 200
+            next(r.iter_lines())  # the first event, then hang up
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            m = httpx.get(f"{s.url}/metrics").text
+            if metric(m, "routerbench_requests_total", status="client_closed") == 1:
+                break
+            time.sleep(0.1)
+        assert metric(m, "routerbench_requests_total", status="client_closed") == 1
+        assert metric(m, "routerbench_in_flight") == 0
+        assert s.server.pool._slots["slow"]._value == s.server.endpoints["slow"].max_concurrency
+
+
+def test_upstream_refusing_the_request_is_relayed_without_fallback():
+    with serve_stack({"strict": "reject", "good": "ok"}) as s:
+        r = httpx.post(
+            f"{s.base_url}/chat/completions", json={"model": "router", "messages": HELLO}
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "upstream_rejected"
+        assert "context length exceeded" in r.json()["error"]["message"]
+        assert s.upstreams["good"].bodies == []  # the request's fault: no other model tried

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-MODES = ("ok", "500", "hang", "fail_before_content", "die_mid_stream")
+MODES = ("ok", "500", "hang", "fail_before_content", "die_mid_stream", "slow_stream", "reject")
 
 
 def reply_text(name: str) -> str:
@@ -95,6 +95,8 @@ class Upstream:
         for i, word in enumerate(words):
             piece = word if i == 0 else " " + word
             yield f"data: {self._chunk(body, {'content': piece})}\n\n"
+            if self.mode == "slow_stream":
+                await asyncio.sleep(0.3)
             if self.mode == "die_mid_stream" and i == 1:
                 await asyncio.sleep(0.05)
                 raise ConnectionError("upstream died mid-stream")
@@ -126,6 +128,10 @@ class Upstream:
                 "<html><body>Internal Server Error</body></html>",
                 status_code=500,
                 media_type="text/html",
+            )
+        if self.mode == "reject":
+            return JSONResponse(
+                {"error": {"message": "context length exceeded", "type": "x"}}, status_code=400
             )
         if self.mode == "hang":
             await asyncio.sleep(30)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import os
 import time
 import uuid
@@ -47,6 +48,7 @@ from routerbench.serve.upstream import OpenStream, UpstreamFailure, UpstreamPool
 __all__ = ["RouterHandle", "create_app", "load_app"]
 
 _PROBE_TEXT = "routerbench start-up probe"
+logger = logging.getLogger("routerbench.serve")
 _HEADER = "x-routerbench-"
 
 
@@ -544,10 +546,21 @@ class _Server:
             self.finish(ctx)
             headers = ctx.headers(time.perf_counter() - ctx.t0 - ctx.upstream_s)
             return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
-        except BaseException:
+        except asyncio.CancelledError:
             ctx.status = "client_closed"
             self.finish(ctx)
             raise
+        except Exception as exc:  # a bug: count it, say so in OpenAI's shape, keep the trace
+            ctx.status = 500
+            ctx.error = f"internal error: {type(exc).__name__}"
+            self.finish(ctx)
+            logger.exception("request %s failed", ctx.request_id)
+            body = error_body(
+                "internal error in the routing server", status=500, code="internal_error"
+            )
+            return JSONResponse(
+                body, status_code=500, headers={f"{_HEADER}request-id": ctx.request_id}
+            )
 
     async def complete(
         self, ctx: _Ctx, names: list[str], payload: dict[str, Any], request: Request
@@ -707,6 +720,9 @@ class _Server:
                 code="stream_interrupted",
             )
             yield f"data: {json.dumps(err)}\n\n".encode()
+        except (asyncio.CancelledError, GeneratorExit):
+            ctx.status = "client_closed"  # the client went away mid-stream
+            raise
         finally:
             await opened.aclose()
             self.finish(ctx)
