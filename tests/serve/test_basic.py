@@ -172,3 +172,38 @@ def test_not_ready_when_no_router_model_is_reachable():
         r = httpx.get(f"{s.url}/health/ready")
         assert r.status_code == 503 and r.json()["status"] == "unavailable"
         assert httpx.get(f"{s.url}/health").status_code == 200
+
+
+def test_client_key_forwarded_only_when_configured_and_upstream_has_none(monkeypatch):
+    monkeypatch.setenv("RB_FWD_CLIENT_KEYS", "client-secret")
+    settings = ServeSettings(api_key_env="RB_FWD_CLIENT_KEYS", forward_client_key=True)
+    with serve_stack({"big": "ok"}, settings=settings) as s:
+        c = openai.OpenAI(base_url=s.base_url, api_key="client-secret", max_retries=0)
+        c.chat.completions.create(model="router", messages=[{"role": "user", "content": "x"}])
+        assert s.upstreams["big"].headers[-1]["authorization"] == "Bearer client-secret"
+
+
+def test_upstream_key_comes_from_its_environment_variable(monkeypatch):
+    monkeypatch.setenv("RB_UPSTREAM_KEY", "upstream-secret")
+    from routerbench.endpoints import parse_models_config
+    from routerbench.serve.app import RouterHandle, create_app
+    from routerbench.serve.local import LocalServer
+
+    from .conftest import table_rank
+    from .upstreams import Upstream, models_yaml
+
+    fake = Upstream("big")
+    with LocalServer(fake.app) as up:
+        config = models_yaml({"big": up.url + "/v1"})
+        config["models"][0]["api_key_env"] = "RB_UPSTREAM_KEY"
+        app = create_app(
+            RouterHandle.probe("table", table_rank(["big"], [0.9], [1e-3])),
+            parse_models_config(config),
+        )
+        with LocalServer(app) as srv:
+            httpx.post(
+                f"{srv.url}/v1/chat/completions",
+                headers={"authorization": "Bearer c"},
+                json={"model": "router", "messages": [{"role": "user", "content": "x"}]},
+            )
+    assert fake.headers[-1]["authorization"] == "Bearer upstream-secret"

@@ -104,7 +104,7 @@ def test_choice_follows_rank_prompts_and_moves_with_lambda(trained, models_file)
         assert chunks[-1].model_extra["x_routerbench"]["model"] == expected
 
 
-def _wait(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+def _wait(url: str, proc: subprocess.Popen, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -15,16 +14,6 @@ import typer
 from routerbench.cli import user_errors
 
 __all__ = ["serve"]
-
-
-def _one_blas_thread() -> None:
-    """Rank on one BLAS thread: per-request matrices are tiny, and thread pools fighting the
-    event loop for 2 cores cost more than they give (one prompt: ~50 ms -> ~19 ms here)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn always brings it
-        return
-    threadpool_limits(limits=1)
 
 
 @user_errors
@@ -78,7 +67,7 @@ def serve(
     """Serve a trained router as an OpenAI-compatible chat endpoint (POST /v1/chat/completions)."""
     import uvicorn
 
-    from routerbench.serve.app import load_app
+    from routerbench.serve.app import load_app, tune_process
     from routerbench.serve.settings import ServeSettings
 
     settings = ServeSettings(
@@ -102,10 +91,7 @@ def serve(
         breaker_cooldown_s=breaker_cooldown_s,
     )
     app = load_app(artifact, models, settings)  # refuses bad files and options before binding
-    # The router runs in worker threads; a shorter GIL switch interval (default 5 ms) lets a
-    # finished decision get back to the busy event loop sooner (see docs/serve.md).
-    sys.setswitchinterval(0.001)
-    _one_blas_thread()
+    tune_process()
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
         return
