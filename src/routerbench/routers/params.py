@@ -124,7 +124,7 @@ class SequenceOf(Constraint):
 
     def describe(self) -> str:
         base = "a list" if self.empty else "a non-empty list"
-        return f"{base} of {self.item.describe().removeprefix('a ').removeprefix('an ')}s"
+        return f"{base} of items each {self.item.describe()}"
 
 
 @dataclass(frozen=True)
