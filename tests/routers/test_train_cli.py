@@ -56,8 +56,13 @@ def test_train_writes_an_artifact_that_routes_like_a_direct_fit(data_file, tmp_p
         (["--router", "knn", "--param", "colour=red"], "--param colour: knn has no parameter"),
         (["--router", "knn", "--param", "k=1", "--param", "k=2"], "'k' is given twice"),
         (["--router", "nosuch"], "unknown router 'nosuch'"),
+        (
+            ["--router", "knn", "--param", "n_neighbors=2.5"],
+            "--param n_neighbors: n_neighbors must be an integer >= 1, got 2.5",
+        ),
+        (["--router", "knn", "--param", "n_neighbors=ten"], "got 'ten'"),
     ],
-    ids=["no-equals", "unknown-param", "twice", "unknown-router"],
+    ids=["no-equals", "unknown-param", "twice", "unknown-router", "float-k", "text-k"],
 )
 def test_train_user_errors_are_one_line(data_file, tmp_path, extra, expected) -> None:
     out = tmp_path / "x.rbr"
@@ -76,3 +81,15 @@ def test_parse_params_reads_yaml_values() -> None:
         "per_model": True,
         "text": "final-turn",
     }
+
+
+def test_train_to_an_unwritable_place_is_one_line(data_file, tmp_path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for out in (blocker / "knn.rbr", tmp_path):  # under a file; an existing folder
+        args = ["train", "--data", str(data_file), "--router", "knn", "--out", str(out)]
+        result = runner.invoke(app, [*args, "--embedder", "hashing"])
+        assert result.exit_code == 2, result.output
+        assert "cannot write the artifact" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -133,10 +133,14 @@ def _portable(router: Router) -> Router:
     """
     from routerbench.embed.sentence import SentenceTransformerEmbedder
     from routerbench.embed.tfidf import TfidfSvdEmbedder
+    from routerbench.routers.features import PromptFeatures
 
     out = copy.copy(router)
     if "cache" in vars(out):
         out.cache = False  # type: ignore[attr-defined]
+    if isinstance(vars(out).get("features"), PromptFeatures):  # a composed router's part
+        out.features = copy.copy(out.features)  # type: ignore[attr-defined]
+        out.features.cache = False  # type: ignore[attr-defined]
     features = getattr(out, "features_", None)
     if features is not None and hasattr(features, "embedder_"):
         features = copy.copy(features)

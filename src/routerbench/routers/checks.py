@@ -526,6 +526,8 @@ def _context(
 
 def run_check(name: str, ctx: CheckContext) -> None:
     """Run one check; any exception it raises becomes a `RouterCheckError` named after it."""
+    if name not in CHECKS:
+        raise KeyError(f"unknown router check {name!r}; known: {', '.join(CHECKS)}")
     try:
         CHECKS[name](ctx)
     except RouterCheckError:

@@ -17,7 +17,14 @@ from routerbench.errors import DataError
 from routerbench.routers.base import clone
 from routerbench.routers.costs import COST_KINDS, CostModel
 from routerbench.routers.features import PromptFeatures
-from routerbench.routers.params import Constraints, HasMethods, OneOf, Options
+from routerbench.routers.params import (
+    Constraints,
+    HasMethods,
+    OneOf,
+    Options,
+    changed_params,
+    short_value,
+)
 from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
 from routerbench.routers.quality.base import as_quality_model, resolve_quality
 
@@ -92,6 +99,17 @@ class ComposedRouter(PredictiveRouter):
         if part is None:
             return "composed"
         return str(getattr(as_quality_model(part), "name", type(part).__name__.lower()))
+
+    @property
+    def label(self) -> str:
+        """The quality model's family and its non-default parameters: ``ridge(alpha=10.0)``."""
+        part = getattr(self, "quality", None)
+        try:
+            changed = changed_params(part) if hasattr(part, "get_params") else {}
+        except Exception:
+            changed = {}
+        inner = ", ".join(f"{k}={short_value(v)}" for k, v in changed.items())
+        return f"{self.name}({inner})" if inner else self.name
 
     def _parts(self) -> tuple[Any, Any, Any]:
         """Fresh, unfitted (features, quality model, cost model) for one fit."""

@@ -124,7 +124,7 @@ class SequenceOf(Constraint):
 
     def describe(self) -> str:
         base = "a list" if self.empty else "a non-empty list"
-        return f"{base} of {self.item.describe().removeprefix('a ').removeprefix('an ')}s"
+        return f"{base} of items each {self.item.describe()}"
 
 
 @dataclass(frozen=True)
@@ -372,9 +372,12 @@ def short_value(value: Any) -> str:
     return repr(value)
 
 
-def changed_params(obj: Params, skip: Iterable[str] = ()) -> dict[str, Any]:
-    """Parameters whose value differs from the constructor default (for labels)."""
-    defaults = obj._param_defaults()
+def changed_params(obj: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
+    """Parameters whose value differs from the constructor default (for labels).
+
+    Works for any object with ``get_params`` (a scikit-learn estimator too).
+    """
+    defaults = Params._param_defaults.__func__(type(obj))  # type: ignore[attr-defined]
     skipped = set(skip)
     return {
         k: v
