@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from routerbench.cli import user_errors
+from routerbench.errors import ConfigError
 
 __all__ = ["serve"]
 
@@ -65,9 +66,15 @@ def serve(
     breaker_cooldown_s: Annotated[float, typer.Option(help="Open breaker's cool-down.")] = 10.0,
 ) -> None:
     """Serve a trained router as an OpenAI-compatible chat endpoint (POST /v1/chat/completions)."""
-    import uvicorn
+    try:
+        import uvicorn
 
-    from routerbench.serve.app import load_app, tune_process
+        from routerbench.serve.app import load_app, tune_process
+    except ImportError as exc:
+        raise ConfigError(
+            f"routerbench serve needs the 'serve' extra ({exc.name} is missing): "
+            "pip install 'routerbench[serve]'"
+        ) from None
     from routerbench.serve.settings import ServeSettings
 
     settings = ServeSettings(
