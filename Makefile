@@ -28,3 +28,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+.PHONY: serve-demo
+serve-demo: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[serve]'
+	$(BIN)/python scripts/serve_demo.py $(ARGS)

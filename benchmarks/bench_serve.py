@@ -1,0 +1,404 @@
+"""Serving speed: throughput and the router's added latency, on loopback, bounded in time.
+
+A KNN router on TF-IDF features (fitted on the synthetic default benchmark, saved as an
+artifact) is served by ``routerbench serve`` in its own process in front of an
+instant OpenAI-compatible upstream (another process); a small keep-alive load generator
+in this process drives both. "Added" latency is the path through the router minus the
+direct path to the same upstream at the same concurrency, so it counts everything the
+router does: HTTP parsing, the decision, forwarding, and relaying the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HOST = "127.0.0.1"
+N_MODELS_SCALE = 0.05  # synthetic default at 5 %: ~2.5k training prompts, 11 models
+THROUGHPUT_REQUESTS = 4000
+LATENCY_REQUESTS = 1500
+TIME_LIMIT_S = 20.0
+WORKERS = int(os.environ.get("ROUTERBENCH_BENCH_SERVE_WORKERS", "1"))
+
+# --------------------------------------------------------------------- upstream
+_COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "bench",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 1, "total_tokens": 13},
+    }
+).encode()
+
+
+def _chunk(delta: dict, finish: str | None = None, **extra) -> bytes:
+    body = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "bench",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    body.update(extra)
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+_EVENTS = [
+    _chunk({"role": "assistant", "content": ""}),
+    _chunk({"content": "o"}),
+    _chunk({"content": "k"}),
+    _chunk({}, "stop"),
+]
+_USAGE = (
+    b"data: "
+    + json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "bench",
+            "choices": [],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+        }
+    ).encode()
+    + b"\n\n"
+)
+
+
+async def instant_upstream(scope, receive, send) -> None:
+    """A raw ASGI OpenAI-compatible upstream that answers at once (no framework overhead)."""
+    if scope["type"] == "lifespan":
+        while True:
+            msg = await receive()
+            await send({"type": msg["type"] + ".complete"})
+            if msg["type"] == "lifespan.shutdown":
+                return
+    body = b""
+    more = True
+    while more:
+        msg = await receive()
+        body += msg.get("body", b"")
+        more = msg.get("more_body", False)
+    if scope["path"].endswith("/models"):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"object":"list","data":[]}'})
+        return
+    if b'"stream":true' not in body:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_COMPLETION)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _COMPLETION})
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream")],
+        }
+    )
+    events = list(_EVENTS)
+    if b'"include_usage":true' in body:
+        events.append(_USAGE)
+    events.append(b"data: [DONE]\n\n")
+    for ev in events:
+        await send({"type": "http.response.body", "body": ev, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+# ---------------------------------------------------------------- load generator
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], float]:
+    """Read one HTTP/1.1 response; return status, headers and the time of its first body byte."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+    first = time.perf_counter()
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+        return status, headers, first
+    got_first = False
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return status, headers, first
+        await reader.readexactly(size + 2)
+        if not got_first:
+            first, got_first = time.perf_counter(), True
+
+
+def _request(port: int, body: dict) -> bytes:
+    data = json.dumps(body).encode()
+    return (
+        f"POST /v1/chat/completions HTTP/1.1\r\nhost: {HOST}:{port}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(data)}\r\n\r\n"
+    ).encode() + data
+
+
+@dataclass
+class Load:
+    """What one load run measured, per successful request (seconds)."""
+
+    latency: np.ndarray
+    ttft: np.ndarray
+    overhead: np.ndarray
+    decision: np.ndarray
+    failed: int
+    wall: float
+
+
+async def _drive(port: int, requests: list[bytes], concurrency: int, time_limit_s: float):
+    """Closed-loop load: `concurrency` keep-alive connections share `requests`."""
+    latency, ttft, overhead, decision, failed = [], [], [], [], 0
+    it = iter(requests)
+    deadline = time.perf_counter() + time_limit_s
+
+    async def worker() -> None:
+        nonlocal failed
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            for req in it:
+                if time.perf_counter() > deadline:
+                    return
+                t0 = time.perf_counter()
+                writer.write(req)
+                status, headers, first = await _read_response(reader)
+                t1 = time.perf_counter()
+                if status != 200:
+                    failed += 1
+                    continue
+                latency.append(t1 - t0)
+                ttft.append(first - t0)
+                if "x-routerbench-overhead-ms" in headers:
+                    overhead.append(float(headers["x-routerbench-overhead-ms"]) / 1000)
+                    decision.append(float(headers["x-routerbench-decision-ms"]) / 1000)
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - start
+    return Load(
+        np.array(latency), np.array(ttft), np.array(overhead), np.array(decision), failed, wall
+    )
+
+
+def drive(port, requests, concurrency, time_limit_s=TIME_LIMIT_S):
+    return asyncio.run(_drive(port, requests, concurrency, time_limit_s))
+
+
+# ------------------------------------------------------------------- processes
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(port: int, path: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process on port {port} exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://{HOST}:{port}{path}", timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout_s} s")
+
+
+def _train(tmp: Path):
+    from routerbench.data.splits import paper_split
+    from routerbench.data.synthetic import make_default
+    from routerbench.routers import KNNRouter
+    from routerbench.routers.artifact import save_router
+
+    bench = make_default(scale=N_MODELS_SCALE)
+    split = paper_split(bench)
+    train, test = split.train, split.test
+    router = KNNRouter(n_neighbors=10, embedder="tfidf-svd").fit(train)
+    path = save_router(router, tmp / "knn.router", train=train)
+    return path, list(bench.models), list(test.prompts["prompt"])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run(emit) -> None:
+    procs: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="routerbench-bench-serve-") as tmpdir:
+        tmp = Path(tmpdir)
+        try:
+            artifact, models, prompts = _train(tmp)
+            up_port, rb_port = _free_port(), _free_port()
+            env = {
+                **os.environ,
+                "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+            }
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); "
+                        "uvicorn.run('bench_serve:instant_upstream', host='127.0.0.1', "
+                        "port=int(sys.argv[2]), log_level='warning', access_log=False, "
+                        "lifespan='on')",
+                        str(Path(__file__).parent),
+                        str(up_port),
+                    ],
+                    env=env,
+                )
+            )
+            lines = ["models:"]
+            for m in models:
+                lines += [
+                    f"  - name: {json.dumps(m)}",
+                    f"    base_url: http://{HOST}:{up_port}/v1",
+                    "    model: bench",
+                    "    max_concurrency: 256",
+                    "    price: {input_per_mtok: 1, output_per_mtok: 2, source: bench, "
+                    "date: 2026-12-01}",
+                ]
+            (tmp / "models.yaml").write_text("\n".join(lines) + "\n")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from routerbench.cli import app; app()",
+                        "serve",
+                        str(artifact),
+                        "--models",
+                        str(tmp / "models.yaml"),
+                        "--port",
+                        str(rb_port),
+                        "--workers",
+                        str(WORKERS),
+                        "--wtp",
+                        "0.01",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            _wait_http(up_port, "/v1/models", procs[0])
+            _wait_http(rb_port, "/health", procs[1])
+            rng = np.random.default_rng(0)
+            picks = rng.choice(len(prompts), size=THROUGHPUT_REQUESTS)
+
+            def reqs(port, model, stream, n):
+                return [
+                    _request(
+                        port,
+                        {
+                            "model": model,
+                            "stream": stream,
+                            "messages": [{"role": "user", "content": prompts[i]}],
+                        },
+                    )
+                    for i in picks[:n]
+                ]
+
+            drive(rb_port, reqs(rb_port, "router", False, 200), 8)  # warm-up
+            drive(up_port, reqs(up_port, "bench", False, 200), 8)
+
+            load = drive(rb_port, reqs(rb_port, "router", False, THROUGHPUT_REQUESTS), 32)
+            rps = load.latency.size / load.wall
+            emit(
+                "serve_throughput",
+                rps,
+                "req/s",
+                f">= 500 on 2 cores, {WORKERS} worker(s)",
+                rps >= 500,
+            )
+            emit("serve_failed_requests", load.failed, "requests", "0", load.failed == 0)
+            emit(
+                "serve_decision_p50_at_load",
+                np.median(load.decision) * 1000,
+                "ms",
+                "informative: rank_prompts incl. queueing, 32 connections",
+            )
+
+            conc = 8
+            direct = drive(up_port, reqs(up_port, "bench", False, LATENCY_REQUESTS), conc)
+            routed = drive(rb_port, reqs(rb_port, "router", False, LATENCY_REQUESTS), conc)
+            p50 = (np.percentile(routed.latency, 50) - np.percentile(direct.latency, 50)) * 1000
+            p99 = (np.percentile(routed.latency, 99) - np.percentile(direct.latency, 99)) * 1000
+            emit("serve_added_latency_p50", p50, "ms", f"<= 3 (concurrency {conc})", p50 <= 3)
+            emit("serve_added_latency_p99", p99, "ms", f"<= 15 (concurrency {conc})", p99 <= 15)
+            emit(
+                "serve_overhead_p50",
+                np.median(routed.overhead) * 1000,
+                "ms",
+                "informative: server-measured, request time minus upstream time",
+            )
+            emit(
+                "serve_decision_p50",
+                np.median(routed.decision) * 1000,
+                "ms",
+                "informative: of which the router's decision",
+            )
+            failed = direct.failed + routed.failed
+            emit("serve_latency_failed_requests", failed, "requests", "0", failed == 0)
+
+            d_stream = drive(up_port, reqs(up_port, "bench", True, LATENCY_REQUESTS), conc)
+            r_stream = drive(rb_port, reqs(rb_port, "router", True, LATENCY_REQUESTS), conc)
+            added = (np.percentile(r_stream.ttft, 50) - np.percentile(d_stream.ttft, 50)) * 1000
+            emit(
+                "serve_stream_added_ttft_p50", added, "ms", f"<= 5 (concurrency {conc})", added <= 5
+            )
+            failed = d_stream.failed + r_stream.failed
+            emit("serve_stream_failed_requests", failed, "requests", "0", failed == 0)
+        finally:
+            for p in procs:
+                _stop(p)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run import make_emit
+
+    run(make_emit([]))

