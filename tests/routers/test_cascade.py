@@ -401,7 +401,7 @@ def cascade_cases(draw):
     return train, test, knobs
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(cascade_cases())
 def test_vectorised_cascade_equals_slow_reference(case):
     train, test, k = case
