@@ -92,11 +92,8 @@ _NA_STRINGS = (
 
 def sniff_format(path: Path) -> Format:
     """The file's format from its first bytes, falling back to the suffix."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise DataError(f"cannot read the file ({exc.strerror or exc})", source=str(path)) from None
+    with open(path, "rb") as fh:  # OS errors reach the CLI's one-line OS-error mapping
+        head = fh.read(4096)
     if not head.strip():
         raise DataError("the file is empty", source=str(path))
     if head[:4] == b"PAR1":
