@@ -149,7 +149,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "empty sample_id": (
         write_csv(edit(long_frame(), set_cell("sample_id", 1, ""))),
-        "column 'sample_id', row 1: value is empty",
+        "column 'sample_id', row 2: value is empty",  # the file's 2nd row, 1-based
     ),
     "two tasks for one prompt": (
         write_csv(edit(long_frame(), set_cell("task", 1, "mbpp"))),
@@ -183,6 +183,174 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
         "cannot read as jsonl",
     ),
 }
+
+
+def write_text(name: str, text: str) -> Callable[[Path], Path]:
+    return raw(name, text.encode())
+
+
+def _folder(*parts: tuple[str, pd.DataFrame]) -> Callable[[Path], Path]:
+    """A folder of CSVs written with pandas' unnamed index column, like the published cuts."""
+
+    def make(d: Path) -> Path:
+        folder = d / "rows"
+        folder.mkdir()
+        for name, frame in parts:
+            frame.to_csv(folder / name, index=True)
+        return folder
+
+    return make
+
+
+def _wide_parts() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Six wide rows cut into two files whose row order differs from the index order."""
+    df = wide_frame(6)
+    df.index = [10, 11, 12, 13, 14, 15]
+    return df.iloc[[3, 0, 5]], df.iloc[[4, 1, 2]]  # a: 13, 10, 15; b: 14, 11, 12
+
+
+def _bad_second_file() -> Callable[[Path], Path]:
+    a, b = _wide_parts()
+    b = b.copy()
+    b["m-a"] = b["m-a"].astype(object)
+    b.iloc[2, b.columns.get_loc("m-a")] = "n/a?"  # b.csv, 3rd data row (index 12)
+    return _folder(("a.csv", a), ("b.csv", b))
+
+
+def _wide_without_cost(drop_response: bool) -> pd.DataFrame:
+    cols = ["m-b|total_cost"] + (["m-b|model_response"] if drop_response else [])
+    return wide_frame().drop(columns=cols)
+
+
+#: Issue 9: bad data that used to load silently. Each expects the *exact* one-line
+#: message; ``{path}`` is the file the make function returns (for folders, ``{member}``
+#: names the member file).
+EXACT: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "csv header with a column twice": (
+        write_text(
+            "dup.csv",
+            "sample_id,task,prompt,model,quality,cost,quality\nid0,mmlu-x,p,m-a,1,0.1,0\n",
+        ),
+        "{path}, column 'quality': column name appears twice in the header (columns 5 and 7)",
+    ),
+    "wide: performance column without cost (response kept)": (
+        write_csv(_wide_without_cost(drop_response=False)),
+        "{path}, column 'm-b|model_response': model 'm-b' has a 'm-b|model_response' column "
+        "but no 'm-b|total_cost' column; each model needs a performance and a cost column",
+    ),
+    "wide: performance column without cost": (
+        write_csv(_wide_without_cost(drop_response=True)),
+        "{path}, column 'm-b': column 'm-b' holds numbers like a model's performance column "
+        "but there is no 'm-b|total_cost' column, so its results cannot be priced; add the "
+        "cost column or remove this one",
+    ),
+    "long: empty prompt": (
+        write_csv(edit(long_frame(), set_cell("prompt", 3, ""))),
+        "{path}, column 'prompt', row 4: value is empty",
+    ),
+    "long: blank prompt": (
+        write_csv(edit(long_frame(), set_cell("prompt", 5, "   "))),
+        "{path}, column 'prompt', row 6: value is empty",
+    ),
+    "wide: empty prompt list": (
+        write_csv(edit(wide_frame(), set_cell("prompt", 1, "['']"))),
+        "{path}, column 'prompt', row 2 (sample_id 'arc.1'): value is empty",
+    ),
+    "long: model names differing by whitespace": (
+        write_csv(edit(long_frame(), set_cell("model", 4, "m-a "))),
+        "{path}, column 'model', row 5 (sample_id 'id2'): model names 'm-a' and 'm-a ' "
+        "differ only by surrounding whitespace; write one name for one model",
+    ),
+    "wide: model names differing by whitespace": (
+        write_csv(
+            wide_frame().rename(
+                columns={
+                    "m-b": " m-a",
+                    "m-b|total_cost": " m-a|total_cost",
+                    "m-b|model_response": " m-a|model_response",
+                }
+            )
+        ),
+        "{path}, column ' m-a': model names 'm-a' and ' m-a' differ only by surrounding "
+        "whitespace; write one name for one model",
+    ),
+    "long: out-of-range quality names the file's row": (
+        write_csv(edit(long_frame(), set_cell("quality", 3, 2.0))),
+        "{path}, column 'quality', row 4 (sample_id 'id1'): quality 2.0 of model 'm-b' is "
+        "outside [0, 1]",
+    ),
+    "wide: negative cost names the file's row": (
+        write_csv(edit(wide_frame(), set_cell("m-a|total_cost", 2, -1.0))),
+        "{path}, column 'm-a|total_cost', row 3 (sample_id 'arc.2'): cost -1.0 of model "
+        "'m-a' must be finite and >= 0 dollars",
+    ),
+    "folder: the member file and its own row": (
+        _bad_second_file(),
+        "{member}, column 'm-a', row 3 (sample_id 'arc.2'): expected a number, got 'n/a?'",
+    ),
+}
+
+
+def _expected(template: str, path: Path) -> str:
+    member = path / "b.csv" if path.is_dir() else path
+    return template.format(path=path, member=member)
+
+
+@pytest.mark.parametrize("case", sorted(EXACT))
+def test_bad_data_is_one_exact_line(case: str, tmp_path: Path) -> None:
+    make, template = EXACT[case]
+    path = make(tmp_path)
+    with pytest.raises(DataError) as err:
+        routerbench.load(path)
+    assert str(err.value) == _expected(template, path)
+
+
+@pytest.mark.parametrize("case", sorted(EXACT))
+def test_bad_data_via_cli_exits_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
+    make, template = EXACT[case]
+    src = make(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = CliRunner().invoke(app, ["convert", str(src), str(out_dir / "bench.parquet")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [f"error: {_expected(template, src)}"]
+    assert list(out_dir.iterdir()) == []
+
+
+def test_sample_ids_are_read_as_text(tmp_path: Path) -> None:
+    """``007`` and ``7`` are two prompts, ``1.10`` stays ``1.10``, ``NA`` is an id."""
+    df = long_frame(4)
+    df["sample_id"] = df["sample_id"].map({"id0": "007", "id1": "7", "id2": "1.10", "id3": "NA"})
+    path = tmp_path / "ids.csv"
+    df.to_csv(path, index=False)
+    bench = routerbench.load(path)
+    assert list(bench.sample_ids) == ["007", "7", "1.10", "NA"]
+    out = tmp_path / "ids.jsonl"
+    result = CliRunner().invoke(app, ["convert", str(path), str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(routerbench.load(out).sample_ids) == ["007", "7", "1.10", "NA"]
+
+
+def test_wide_text_columns_beyond_the_layout_are_kept(tmp_path: Path) -> None:
+    df = wide_frame()
+    df["category"] = ["astro", "bio", "chem"]
+    path = tmp_path / "w.csv"
+    df.to_csv(path, index=False)
+    bench = routerbench.load(path)
+    assert bench.prompts["category"].tolist() == ["astro", "bio", "chem"]
+
+
+def test_folder_order_is_the_index_order_whatever_the_file_names(tmp_path: Path) -> None:
+    a, b = _wide_parts()
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    one = _folder(("a.csv", a), ("b.csv", b))(tmp_path / "x")
+    two = _folder(("0_b.csv", b), ("1_a.csv", a))(tmp_path / "y")
+    ids = [f"arc.{i}" for i in range(6)]  # index 10..15 is arc.0..arc.5
+    assert list(routerbench.load(one).sample_ids) == ids
+    assert list(routerbench.load(two).sample_ids) == ids
+    assert any("unnamed first column" in n for n in routerbench.load(one).notes)
 
 
 def test_at_least_twelve_distinct_defects() -> None:

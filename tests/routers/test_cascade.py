@@ -61,8 +61,28 @@ def expected_costs(train: Benchmark, test: Benchmark, per_dataset: bool = True) 
     return out
 
 
-def slow_cascade(train, test, *, threshold, budget, fa, fr, judge_cost, per_dataset, seed):
-    """The cascade one prompt at a time, as the paper describes it (test-only reference)."""
+def slow_cascade(
+    train,
+    test,
+    *,
+    threshold,
+    budget,
+    fa,
+    fr,
+    judge_cost,
+    per_dataset,
+    seed,
+    judge_error="score",
+    budget_rule="expected",
+):
+    """The cascade one prompt at a time, as the paper describes it (test-only reference).
+
+    Judge errors: ``score`` -- with the error's probability the judge sees 1 - g for
+    the score g and accepts iff that is >= t (the paper's text); ``verdict`` -- the
+    accept/reject verdict is inverted. Budget: ``expected`` -- call a model only if the
+    expected spend including it is <= T; ``paper`` -- call the first model, then go
+    on while the realised spend so far is < T.
+    """
     n, m = test.shape
     ec = expected_costs(train, test, per_dataset)
     uniform = np.random.default_rng(seed).random((n, m))
@@ -71,15 +91,25 @@ def slow_cascade(train, test, *, threshold, budget, fa, fr, judge_cost, per_data
     for i in range(n):
         order = sorted(range(m), key=lambda j, i=i: (ec[i, j], j))
         spent = 0.0
-        for j in order:
-            spent += ec[i, j] + judge_cost
-            if spent > budget:
-                break
+        for k, j in enumerate(order):
+            if budget_rule == "paper":
+                if k > 0 and not spent < budget:
+                    break
+                spent += test.cost[i, j] + judge_cost
+            else:
+                spent += ec[i, j] + judge_cost
+                if spent > budget:
+                    break
             called[i, j] = True
             choice[i] = j
-            good = test.quality[i, j] >= threshold
-            flipped = uniform[i, j] < (fr if good else fa)
-            if good != flipped:  # the judge accepts
+            g = test.quality[i, j]
+            good = g >= threshold
+            wrong = uniform[i, j] < (fr if good else fa)
+            if judge_error == "score":
+                accepts = ((1.0 - g) if wrong else g) >= threshold
+            else:
+                accepts = good != wrong
+            if accepts:
                 break
     return choice, called
 
@@ -279,6 +309,57 @@ def test_quality_at_every_budget_falls_with_judge_error(eps_curves):
             assert (curves[0.0][k][:, 1] >= curves[e][k][:, 1]).all()
 
 
+def test_judge_error_rules_on_graded_quality():
+    """Issue 8: the paper flips the score g to 1 - g; the code flipped the verdict.
+
+    One model, four prompts with graded scores, t = 0.7, and a judge that always
+    errs (ε = 1). Verdict rule: every verdict inverted. Score rule: accept iff
+    1 - g >= 0.7, i.e. g <= 0.3.
+    """
+    g = [[0.9], [0.6], [0.2], [0.3]]
+    b = bench(g, 1.0)
+    two = bench([[gi[0], 0.0] for gi in g], [1.0, 2.0])  # a dearer second model
+    for rule, accepted in (
+        ("verdict", [False, True, True, True]),
+        ("score", [False, False, True, True]),
+    ):
+        r = CascadeRouter(threshold=0.7, judge_error=rule).fit(two)
+        d = r.route(two, error_rate=1.0)
+        # accepted at the first model -> only it is called; else the second is called too
+        assert [len(s) == 1 for s in called_sets(d)] == accepted, rule
+        assert d.params["judge_error"] == rule
+    # 0/1 quality: the two rules are the same rule
+    q01 = random_bench(200, 4, seed=3)
+    for eps in (0.0, 0.1, 0.6, 1.0):
+        a = CascadeRouter(judge_error="score", seed=2).fit(q01).route(q01, error_rate=eps)
+        v = CascadeRouter(judge_error="verdict", seed=2).fit(q01).route(q01, error_rate=eps)
+        np.testing.assert_array_equal(a.choice, v.choice)
+        np.testing.assert_array_equal(a.called, v.called)
+    assert CascadeRouter().judge_error == "score"  # the paper's rule is the default
+    with pytest.raises(ConfigError, match="judge_error"):
+        CascadeRouter(judge_error="flip").fit(b)
+
+
+def test_budget_rules_hand_example(hand):
+    """Cascade order B (1), C (2), A (3); prompt 2 needs all three; T = 2.5.
+
+    ``expected``: B fits (1), B+C = 3 > 2.5 stops -> only B. ``paper``: after B the
+    spend 1 < 2.5 -> call C; after C the spend 3 >= 2.5 -> stop: B and C, over T.
+    At T = 0.5 the expected rule calls nothing, the paper's rule still calls B.
+    """
+    b, _ = hand
+    exp = CascadeRouter(threshold=1.0).fit(b)
+    pap = CascadeRouter(threshold=1.0, budget_rule="paper").fit(b)
+    assert called_sets(exp.route(b, budget=2.5))[2] == {1}
+    assert called_sets(pap.route(b, budget=2.5))[2] == {1, 2}
+    assert called_sets(pap.route(b, budget=3.5))[2] == {0, 1, 2}
+    assert exp.route(b, budget=0.5).choice.tolist() == [NO_ANSWER] * 4
+    assert pap.route(b, budget=0.5).choice.tolist() == [1] * 4
+    assert CascadeRouter().budget_rule == "expected"
+    with pytest.raises(ConfigError, match="budget_rule"):
+        CascadeRouter(budget_rule="pooled").fit(b)
+
+
 # --------------------------------------------------------------------------- reference
 GRID = [k / 8 for k in range(17)]  # dyadic: sums and means are exact in floating point
 
@@ -314,6 +395,8 @@ def cascade_cases(draw):
         "judge_cost": draw(st.sampled_from([0.0, 0.125, 0.5])),
         "per_dataset": draw(st.booleans()),
         "seed": draw(st.integers(0, 2**16)),
+        "judge_error": draw(st.sampled_from(["score", "verdict"])),
+        "budget_rule": draw(st.sampled_from(["expected", "paper"])),
     }
     return train, test, knobs
 
@@ -327,6 +410,8 @@ def test_vectorised_cascade_equals_slow_reference(case):
         judge_cost=k["judge_cost"],
         per_dataset=k["per_dataset"],
         seed=k["seed"],
+        judge_error=k["judge_error"],
+        budget_rule=k["budget_rule"],
     ).fit(train)
     d = r.route(
         test,
@@ -347,7 +432,11 @@ def test_vectorised_cascade_equals_slow_reference(case):
         judge_cost=k["judge_cost"],
         per_dataset=k["per_dataset"],
         seed=k["seed"],
+        judge_error=k["judge_error"],
+        budget_rule=k["budget_rule"],
     )
+    assert d.params["judge_error"] == k["judge_error"]
+    assert d.params["budget_rule"] == k["budget_rule"]
     np.testing.assert_array_equal(d.choice, choice)
     np.testing.assert_array_equal(d.called, called)
 

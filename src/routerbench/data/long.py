@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
+from routerbench.data.origin import RowOrigin
 from routerbench.errors import DataError
 
 #: RouterBench's column names (and a few common ones) mapped to ours.
@@ -39,7 +40,14 @@ def normalise_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return out
 
 
-def numeric_column(values: pd.Series, *, source: str, column: str, ids: pd.Series) -> np.ndarray:
+def numeric_column(
+    values: pd.Series,
+    *,
+    source: str,
+    column: str,
+    ids: pd.Series,
+    origin: RowOrigin | None = None,
+) -> np.ndarray:
     """Parse a column as float, failing on any non-empty value that is not a number."""
     parsed = pd.to_numeric(values, errors="coerce")
     bad = parsed.isna() & values.notna() & (values.astype(str).str.strip() != "")
@@ -47,11 +55,62 @@ def numeric_column(values: pd.Series, *, source: str, column: str, ids: pd.Serie
         pos = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"expected a number, got {values.iloc[pos]!r}",
-            source=source,
             column=column,
-            row=f"{pos} (sample_id {ids.iloc[pos]!r})",
+            **_where(origin, source, pos, ids.iloc[pos]),
         )
     return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _where(origin: RowOrigin | None, source: str, pos: int, sample_id: object = None) -> dict:
+    """``source``/``row`` of a `DataError` about frame row `pos`: the file's own row."""
+    if origin is None:
+        origin = RowOrigin.of_file(source, pos + 1)
+    return origin.where(pos, sample_id)
+
+
+def whitespace_twins(names: Sequence[str]) -> tuple[str, str] | None:
+    """Two names that differ only by surrounding whitespace, if any (else None)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = str(name).strip()
+        if key in seen and seen[key] != name:
+            return seen[key], str(name)
+        seen.setdefault(key, str(name))
+    return None
+
+
+def check_cells(
+    quality: np.ndarray,
+    cost: np.ndarray,
+    *,
+    models: Sequence[str],
+    ids: pd.Series,
+    origin: RowOrigin,
+) -> None:
+    """Quality in [0, 1] and cost finite and >= 0, per row of the file (NaN allowed).
+
+    Long layout: `quality`, `cost` and `models` are per row (``[n_rows]``). Wide
+    layout: `quality` and `cost` are ``[n_rows, n_models]`` and `models` the column
+    models. Checked in the file's row order, so a bad value is reported at the row a
+    person can find (the Benchmark checks again, after pivoting, for tables built
+    in code).
+    """
+    per_row = quality.ndim == 1
+    q = quality.reshape(len(quality), -1)
+    c = cost.reshape(len(cost), -1)
+    for name, bad, arr in (
+        ("quality", ~np.isnan(q) & ((q < 0) | (q > 1)), q),
+        ("cost", np.isinf(c) | (c < 0), c),
+    ):
+        if bad.any():
+            i, j = (int(x) for x in np.argwhere(bad)[0])
+            model = models[i] if per_row else models[j]
+            what = "is outside [0, 1]" if name == "quality" else "must be finite and >= 0 dollars"
+            raise DataError(
+                f"{name} {float(arr[i, j])!r} of model {model!r} {what}",
+                column=name if per_row else (model if name == "quality" else f"{model}|total_cost"),
+                **origin.where(i, ids.iloc[i]),
+            )
 
 
 def benchmark_from_long(
@@ -60,16 +119,21 @@ def benchmark_from_long(
     source: str = "<long>",
     synthetic: bool = False,
     notes: Sequence[str] = (),
+    origin: RowOrigin | None = None,
 ) -> Benchmark:
     """Pivot a long table into a validated Benchmark.
 
     Prompts and models keep their order of first appearance. Duplicate
-    (sample_id, model) pairs and empty or non-numeric values raise `DataError`;
-    pairs absent from the table become NaN cells (reported in `notes`), which
-    the caller's missing-cell policy then handles.
+    (sample_id, model) pairs, empty values (an empty prompt included), non-numeric
+    or out-of-range values and model names that differ only by surrounding
+    whitespace raise `DataError` naming the row of the file (`origin`: which file
+    and row each frame row came from; default: rows 1..n of `source`). Pairs
+    absent from the table become NaN cells (reported in `notes`), which the
+    caller's missing-cell policy then handles.
     """
     if len(df) == 0:
         raise DataError("the table has no rows", source=source)
+    origin = RowOrigin.of_file(source, len(df)) if origin is None else origin
     routerbench_raw = "model_name" in df.columns or "performance" in df.columns
     df = normalise_columns(df, source)
     missing = [c for c in REQUIRED if c not in df.columns]
@@ -81,17 +145,30 @@ def benchmark_from_long(
             column=missing[0],
         )
     df = df.reset_index(drop=True)
-    for col in ("sample_id", "model", "task"):
+    for col in ("sample_id", "model", "task", "prompt"):
         empty = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        if col == "prompt" and routerbench_raw:  # list literals: empty once joined
+            from routerbench.data.wide import join_turns
+
+            empty = empty | (df[col].map(join_turns).str.strip() == "")
         if empty.any():
             pos = int(np.flatnonzero(empty.to_numpy())[0])
-            raise DataError("value is empty", source=source, column=col, row=pos)
+            raise DataError("value is empty", column=col, **origin.where(pos))
     ids = df["sample_id"].astype(str)
     models_col = df["model"].astype(str)
-    quality = numeric_column(df["quality"], source=source, column="quality", ids=ids)
-    cost = numeric_column(df["cost"], source=source, column="cost", ids=ids)
+    twins = whitespace_twins(pd.unique(models_col))
+    if twins:
+        pos = int(np.flatnonzero((models_col == twins[1]).to_numpy())[0])
+        raise DataError(
+            f"model names {twins[0]!r} and {twins[1]!r} differ only by surrounding "
+            "whitespace; write one name for one model",
+            column="model",
+            **origin.where(pos, ids.iloc[pos]),
+        )
+    quality = numeric_column(df["quality"], source=source, column="quality", ids=ids, origin=origin)
+    cost = numeric_column(df["cost"], source=source, column="cost", ids=ids, origin=origin)
     latency = (
-        numeric_column(df["latency"], source=source, column="latency", ids=ids)
+        numeric_column(df["latency"], source=source, column="latency", ids=ids, origin=origin)
         if "latency" in df.columns
         else None
     )
@@ -101,10 +178,10 @@ def benchmark_from_long(
             pos = int(np.flatnonzero(nan)[0])
             raise DataError(
                 f"{name} is empty; leave the row out instead to mark a cell as not measured",
-                source=source,
                 column=name,
-                row=f"{pos} (sample_id {ids.iloc[pos]!r})",
+                **origin.where(pos, ids.iloc[pos]),
             )
+    check_cells(quality, cost, models=list(models_col), ids=ids, origin=origin)
 
     row_code, uniq_ids = pd.factorize(ids, sort=False)
     col_code, uniq_models = pd.factorize(models_col, sort=False)
@@ -118,9 +195,8 @@ def benchmark_from_long(
         raise DataError(
             f"duplicate (sample_id, model) pair ({ids.iloc[pos]!r}, {models_col.iloc[pos]!r}); "
             "each prompt may have one result per model",
-            source=source,
             column="sample_id",
-            row=pos,
+            **origin.where(pos),
         )
 
     def dense(values: np.ndarray) -> np.ndarray:
@@ -147,9 +223,8 @@ def benchmark_from_long(
         raise DataError(
             f"sample_id {ids.iloc[pos]!r} has two different tasks "
             f"({df['task'].iloc[first[row_code[pos]]]!r} and {df['task'].iloc[pos]!r})",
-            source=source,
             column="task",
-            row=pos,
+            **origin.where(pos),
         )
 
     responses = None

@@ -6,6 +6,7 @@ suffix, so a mis-named file still loads and a corrupt one fails with a clear err
 
 from __future__ import annotations
 
+import csv
 import io
 import pickle
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark, MissingPolicy
 from routerbench.data.long import benchmark_from_long
+from routerbench.data.origin import RowOrigin
 from routerbench.data.wide import INDEX_COLUMN, benchmark_from_wide, is_wide
 from routerbench.errors import DataError
 
@@ -80,9 +82,17 @@ class _DataFrameUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
 
 
+#: Strings pandas reads as missing by default; a sample_id is text, so none of them
+#: (``NA``, ``null``, ...) is missing there -- only an empty field is.
+_NA_STRINGS = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+
+
 def sniff_format(path: Path) -> Format:
     """The file's format from its first bytes, falling back to the suffix."""
-    with open(path, "rb") as fh:
+    with open(path, "rb") as fh:  # OS errors reach the CLI's one-line OS-error mapping
         head = fh.read(4096)
     if not head.strip():
         raise DataError("the file is empty", source=str(path))
@@ -105,11 +115,15 @@ def read_frame(
     """Read one file into a DataFrame, turning library errors into `DataError`."""
     fmt = fmt or sniff_format(path)
     src = str(path)
+    return _check_columns(_read_any(path, fmt, trust_pickle, src), src)
+
+
+def _read_any(path: Path, fmt: Format, trust_pickle: bool, src: str) -> pd.DataFrame:
     try:
         if fmt == "parquet":
             return pd.read_parquet(path)
         if fmt == "csv":
-            return pd.read_csv(path, keep_default_na=True, low_memory=False)
+            return _read_csv(path)
         if fmt == "jsonl":
             return pd.read_json(path, lines=True, dtype=False, precise_float=True)
         if fmt == "json":
@@ -129,6 +143,42 @@ def read_frame(
         raise DataError(f"cannot read as {fmt}: {str(exc).splitlines()[0]}", source=src) from None
     except OSError as exc:
         raise DataError(f"cannot read as {fmt}: {exc}", source=src) from None
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header's column names as written (pandas renames a repeated one ``x.1``)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with its header checked and ``sample_id`` read as text (``007`` stays ``007``)."""
+    header = csv_header(path)
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name in seen and name != "":
+            raise DataError(
+                f"column name appears twice in the header (columns {seen[name] + 1} and {i + 1})",
+                source=str(path),
+                column=name,
+            )
+        seen.setdefault(name, i)
+    na = {c: list(_NA_STRINGS) for c in header if c != "sample_id"}
+    na["sample_id"] = [""]
+    return pd.read_csv(
+        path,
+        dtype={"sample_id": str},
+        keep_default_na=False,
+        na_values=na,
+        low_memory=False,
+    )
+
+
+def _check_columns(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):
+        raise DataError("column name appears twice", source=source, column=str(dup[0]))
+    return df
 
 
 def _read_pickle(path: Path, trust: bool) -> pd.DataFrame:
@@ -157,11 +207,21 @@ def _read_pickle(path: Path, trust: bool) -> pd.DataFrame:
     return obj
 
 
-def frame_to_benchmark(df: pd.DataFrame, *, source: str, notes: tuple[str, ...] = ()) -> Benchmark:
-    """Dispatch a frame to the wide or long builder by its columns."""
+def frame_to_benchmark(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    notes: tuple[str, ...] = (),
+    origin: RowOrigin | None = None,
+) -> Benchmark:
+    """Dispatch a frame to the wide or long builder by its columns.
+
+    `origin` says which file and row each row of `df` came from (default: rows
+    1..n of `source`), so errors name the row a person can find.
+    """
     if is_wide(df.columns):
-        return benchmark_from_wide(df, source=source, notes=notes)
-    return benchmark_from_long(df, source=source, notes=notes)
+        return benchmark_from_wide(df, source=source, notes=notes, origin=origin)
+    return benchmark_from_long(df, source=source, notes=notes, origin=origin)
 
 
 def load(
@@ -214,6 +274,9 @@ def load(
             if len(frame) == 0:
                 raise DataError("the table has no rows", source=str(f))
         df = pd.concat(frames, ignore_index=True)
+        origin = RowOrigin.concat(
+            [RowOrigin.of_file(str(f), len(x)) for f, x in zip(files, frames)]
+        )
         notes: tuple[str, ...] = ()
         if layouts == {True} and len(files) > 1 and INDEX_COLUMN not in df.columns:
             notes = (
@@ -223,4 +286,6 @@ def load(
     else:
         df = read_frame(p, format, trust_pickle=trust_pickle)
         notes = ()
-    return frame_to_benchmark(df, source=str(p), notes=notes).handle_missing(missing)
+        origin = RowOrigin.of_file(str(p), len(df))
+    bench = frame_to_benchmark(df, source=str(p), notes=notes, origin=origin)
+    return bench.handle_missing(missing)

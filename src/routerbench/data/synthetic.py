@@ -42,9 +42,11 @@ Text
 Cost
     Tokens x the published prices (``resources/model_prices.csv``): input tokens from
     the prompt length plus un-materialised exemplars up to the mean prompt length the
-    paper's costs imply, output tokens per model verbosity (long for MBPP, GSM8K,
-    MT-Bench; one token for a multiple-choice letter). Each (dataset, model) column is
-    then rescaled to its target total; the factors are kept in ``meta["cost_rescale"]``.
+    paper's costs imply; one output token for a multiple-choice letter, and for MBPP,
+    GSM8K and MT-Bench each model's mean output length implied by its paper cost once
+    the input is paid, spread per prompt (longer for harder prompts). Each (dataset,
+    model) column is then rescaled to its target total; the factors, close to 1, are
+    kept in ``meta["cost_rescale"]``.
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ _INPUT_TOKENS = {
     "mbpp": 24.0,
     "mtbench": 0.0,  # two turns, computed from the text and the first answer
 }
-# Output tokens of a model of average verbosity, and the spread (lognormal sigma).
-_OUTPUT_TOKENS = {"gsm8k": (190.0, 0.35), "mbpp": (205.0, 0.40), "mtbench": (520.0, 0.30)}
+# Datasets with long answers, and the spread of output tokens (lognormal sigma) around
+# each model's mean, which the paper's cost per prompt implies (see `make_default`).
+_OUTPUT_SPREAD = {"gsm8k": 0.35, "mbpp": 0.40, "mtbench": 0.30}
 
 _FAMILIES = {
     "WizardLM/WizardLM-13B-V1.2": "llama",
@@ -663,8 +666,6 @@ def make_default(seed: int = DEFAULT_SEED, *, scale: float = 1.0) -> Benchmark:
     fam_of = np.array([fam_names.index(_FAMILIES[x]) for x in models])
     p_in = prices["input_usd_per_mtok"].to_numpy(float)
     p_out = prices["output_usd_per_mtok"].to_numpy(float)
-    verb = prices["mbpp_response_chars"].to_numpy(float)
-    verb = verb / np.exp(np.log(verb).mean())
 
     frames, qs, cs = [], [], []
     rescale: dict[str, list[float]] = {}
@@ -702,14 +703,19 @@ def make_default(seed: int = DEFAULT_SEED, *, scale: float = 1.0) -> Benchmark:
         shots = max(_INPUT_TOKENS[ds] - text_tok.mean(), 0.0)
         # Winogrande's exemplars are the same for every prompt (tight costs in the release)
         in_tok = text_tok + shots * rng.lognormal(0.0, 0.01 if ds == "winogrande" else 0.08, n)
-        if ds in _OUTPUT_TOKENS:
-            base, spread = _OUTPUT_TOKENS[ds]
-            out_tok = (
-                base
-                * verb[None, :]
-                * rng.lognormal(0.0, spread, (n, m))
+        if ds in _OUTPUT_SPREAD:
+            # per model, the mean output length that the paper's cost per prompt implies
+            # once the input is paid for; spread per prompt, longer for harder prompts
+            per_prompt = target_c.loc[ds].to_numpy(float) / float(full_n[ds]) * 1e6
+            if ds == "mtbench":  # turn 2 resends turn 1 and half the answer tokens
+                out_mean = (per_prompt - 2.0 * in_tok.mean() * p_in) / (0.5 * p_in + p_out)
+            else:
+                out_mean = (per_prompt - in_tok.mean() * p_in) / p_out
+            noise = (
+                rng.lognormal(0.0, _OUTPUT_SPREAD[ds], (n, m))
                 * np.exp(0.15 * g.difficulty)[:, None]
             )
+            out_tok = np.maximum(out_mean, 1.0)[None, :] * noise / noise.mean(axis=0)
         else:  # one letter, sometimes with a newline or a closing parenthesis
             out_tok = 1.0 + rng.binomial(1, 0.1, (n, m))
         if ds == "mtbench":  # turn 2 resends turn 1 and the first answer

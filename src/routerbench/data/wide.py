@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark, ResponseStore
-from routerbench.data.long import numeric_column
+from routerbench.data.long import check_cells, numeric_column, whitespace_twins
+from routerbench.data.origin import RowOrigin
 from routerbench.errors import DataError
 
 COST_SUFFIX = "|total_cost"
@@ -93,9 +94,17 @@ def source_order(df: pd.DataFrame) -> tuple[np.ndarray, str | None]:
     )
 
 
-def _model_columns(df: pd.DataFrame, source: str) -> list[str]:
-    costs = [str(c)[: -len(COST_SUFFIX)] for c in df.columns if str(c).endswith(COST_SUFFIX)]
-    position = {str(c): i for i, c in enumerate(df.columns)}
+def _model_columns(df: pd.DataFrame, source: str) -> tuple[list[str], list[str]]:
+    """The models (performance columns with a cost column) and the extra prompt columns.
+
+    Every column of the layout is accounted for: a cost or response column without
+    its performance column, or a numeric column with no ``|total_cost`` (a model's
+    results that could not be priced), is an error rather than silently dropped.
+    Other text columns are kept as prompt metadata.
+    """
+    names = [str(c) for c in df.columns]
+    costs = [c[: -len(COST_SUFFIX)] for c in names if c.endswith(COST_SUFFIX)]
+    position = {c: i for i, c in enumerate(names)}
     for model in costs:
         if model not in position:
             raise DataError(
@@ -103,11 +112,52 @@ def _model_columns(df: pd.DataFrame, source: str) -> list[str]:
                 source=source,
                 column=model,
             )
-    return sorted(costs, key=position.__getitem__)
+    known = set(costs)
+    for c in names:
+        if c.endswith(RESPONSE_SUFFIX) and c[: -len(RESPONSE_SUFFIX)] not in known:
+            model = c[: -len(RESPONSE_SUFFIX)]
+            raise DataError(
+                f"model {model!r} has a '{c}' column but no '{model}{COST_SUFFIX}' column; "
+                "each model needs a performance and a cost column",
+                source=source,
+                column=c,
+            )
+    extra = []
+    for c in names:
+        if (
+            c in known
+            or c.endswith((COST_SUFFIX, RESPONSE_SUFFIX))
+            or c in REQUIRED
+            or c == ORACLE_COLUMN
+            or c.startswith("Unnamed:")
+        ):
+            continue
+        values = df[c]
+        numbers = pd.to_numeric(values, errors="coerce")
+        text = values.notna() & (values.astype(str).str.strip() != "")
+        if not (numbers.isna() & text).any():  # numbers (or empty): a model's results
+            raise DataError(
+                f"column {c!r} holds numbers like a model's performance column but there is "
+                f"no '{c}{COST_SUFFIX}' column, so its results cannot be priced; add the cost "
+                "column or remove this one",
+                source=source,
+                column=c,
+            )
+        extra.append(c)
+    models = sorted(costs, key=position.__getitem__)
+    twins = whitespace_twins(models)
+    if twins:
+        raise DataError(
+            f"model names {twins[0]!r} and {twins[1]!r} differ only by surrounding "
+            "whitespace; write one name for one model",
+            source=source,
+            column=twins[1],
+        )
+    return models, extra
 
 
 def _merge_split_rows(
-    ids: pd.Series, quality: np.ndarray, source: str, models: list[str]
+    ids: pd.Series, quality: np.ndarray, origin: RowOrigin, models: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Index of the row that carries each (prompt, model) result, merging split sample_ids.
 
@@ -137,12 +187,13 @@ def _merge_split_rows(
             clash = quality[a, j] != quality[b, j]
             if clash.any():
                 k = int(np.flatnonzero(clash)[0])
+                first_at = f"{origin.source(a[k])} row {origin.row(a[k])}"
                 raise DataError(
                     f"sample_id {ids.iloc[a[k]]!r} appears in two rows with different results "
-                    f"for model {models[j]!r} ({quality[a[k], j]} vs {quality[b[k], j]})",
-                    source=source,
+                    f"for model {models[j]!r} ({quality[a[k], j]} vs {quality[b[k], j]}; "
+                    f"the other row: {first_at})",
                     column=models[j],
-                    row=int(b[k]),
+                    **origin.where(int(b[k])),
                 )
         cell_row[vcodes[::-1], j] = valid[::-1]
     carried = (~np.isnan(quality)).sum(axis=1)
@@ -154,18 +205,26 @@ def _merge_split_rows(
     return uniq.to_numpy(), cell_row, prompt_row, merged
 
 
-def benchmark_from_wide(df: pd.DataFrame, *, source: str, notes: Sequence[str] = ()) -> Benchmark:
+def benchmark_from_wide(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    notes: Sequence[str] = (),
+    origin: RowOrigin | None = None,
+) -> Benchmark:
     """Turn a RouterBench wide frame into a validated Benchmark (NaN cells kept).
 
     Rows are first put in source order (see `source_order`), so that prompt order,
     and with it the paper's seed-42 split, does not depend on how the rows were
-    cut into files.
+    cut into files. Errors name the row of the file it came from (`origin`;
+    default: rows 1..n of `source`).
     """
     if len(df) == 0:
         raise DataError("the table has no rows", source=source)
+    origin = RowOrigin.of_file(source, len(df)) if origin is None else origin
     order, order_note = source_order(df)
     df = df.iloc[order]
-    df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed:")])
+    origin = origin.take(order)
     df = df.reset_index(drop=True)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
@@ -174,24 +233,24 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str, notes: Sequence[str] =
             source=source,
             column=missing[0],
         )
-    empty = df["sample_id"].isna() | (df["sample_id"].astype(str).str.strip() == "")
-    if empty.any():
-        raise DataError(
-            "value is empty",
-            source=source,
-            column="sample_id",
-            row=int(np.flatnonzero(empty.to_numpy())[0]),
-        )
-    models = _model_columns(df, source)
+    for col in ("sample_id", "eval_name"):
+        empty = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        if empty.any():
+            raise DataError(
+                "value is empty", column=col, **origin.where(int(np.flatnonzero(empty)[0]))
+            )
+    models, extra = _model_columns(df, source)
     if not models:
         raise DataError("no model columns found", source=source)
     ids = df["sample_id"].astype(str)
     quality = np.column_stack(
-        [numeric_column(df[m], source=source, column=m, ids=ids) for m in models]
+        [numeric_column(df[m], source=source, column=m, ids=ids, origin=origin) for m in models]
     )
     cost = np.column_stack(
         [
-            numeric_column(df[m + COST_SUFFIX], source=source, column=m + COST_SUFFIX, ids=ids)
+            numeric_column(
+                df[m + COST_SUFFIX], source=source, column=m + COST_SUFFIX, ids=ids, origin=origin
+            )
             for m in models
         ]
     )
@@ -201,11 +260,11 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str, notes: Sequence[str] =
         i, j = np.argwhere(no_cost)[0]
         raise DataError(
             "cost is empty where the model has a result",
-            source=source,
             column=models[j] + COST_SUFFIX,
-            row=f"{i} (sample_id {ids.iloc[i]!r})",
+            **origin.where(int(i), ids.iloc[i]),
         )
-    uniq, cell_row, prompt_row, merged = _merge_split_rows(ids, quality, source, models)
+    check_cells(quality, cost, models=models, ids=ids, origin=origin)
+    uniq, cell_row, prompt_row, merged = _merge_split_rows(ids, quality, origin, models)
     cols = np.arange(len(models))
     q = quality[cell_row, cols]
     c = np.where(np.isnan(q), np.nan, cost[cell_row, cols])
@@ -217,8 +276,14 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str, notes: Sequence[str] =
             "prompt": [join_turns(v) for v in df["prompt"].to_numpy()[prompt_row]],
         }
     )
+    empty = (prompts["prompt"].str.strip() == "").to_numpy()
+    if empty.any():
+        pos = int(prompt_row[np.flatnonzero(empty)[0]])
+        raise DataError("value is empty", column="prompt", **origin.where(pos, ids.iloc[pos]))
     if ORACLE_COLUMN in df.columns:
         prompts[ORACLE_COLUMN] = df[ORACLE_COLUMN].astype(str).to_numpy()[prompt_row]
+    for col in extra:  # text columns beyond the layout: kept as prompt metadata
+        prompts[col] = df[col].to_numpy()[prompt_row]
 
     responses = None
     response_cols = [m + RESPONSE_SUFFIX for m in models]

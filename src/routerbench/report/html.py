@@ -86,8 +86,12 @@ def _num(x: object, fmt: str = ".4g") -> str:
 
 
 _PAPER_SPAN = '<br><span style="color:#666;font-size:.76rem">'
-_OFF_SPAN = '<br><span style="color:#a1261b;font-size:.76rem">'
-_ON_SPAN = '<br><span style="color:#0a6b35;font-size:.76rem">'
+
+
+def _mark(text: str, ok: bool) -> str:
+    """A small green (reproduces the paper) or red (does not) piece of a Table 1 cell."""
+    colour = "#0a6b35" if ok else "#a1261b"
+    return f'<span style="color:{colour};font-size:.76rem">{escape(text)}</span>'
 
 
 def _variant_table(t1: pd.DataFrame, variant: str | None) -> str:
@@ -110,15 +114,10 @@ def _variant_table(t1: pd.DataFrame, variant: str | None) -> str:
                 pq, pc = float(r["paper_quality"]), float(r["paper_total_cost"])
                 if math.isfinite(pq) and math.isfinite(pc):
                     dq, ratio = float(r["quality_diff"]), float(r["cost_ratio"])
-                    good = (
-                        abs(dq) <= QUALITY_TOLERANCE + 1e-12
-                        and math.isfinite(ratio)
-                        and (abs(ratio - 1.0) <= COST_TOLERANCE + 1e-12)
-                    )
-                    text += f"{_PAPER_SPAN}paper {pq:.3f} / {escape(money(pc))}</span>"
-                    text += (_ON_SPAN if good else _OFF_SPAN) + (
-                        f"Δ {dq:+.3f} · cost ×{ratio:.2f}</span>"
-                    )
+                    q_ok = abs(dq) <= QUALITY_TOLERANCE + 1e-12
+                    c_ok = math.isfinite(ratio) and abs(ratio - 1.0) <= COST_TOLERANCE + 1e-12
+                    text += f"{_PAPER_SPAN}paper {pq:.3f} / {escape(money(pc))}</span><br>"
+                    text += _mark(f"Δ {dq:+.3f}", q_ok) + _mark(f" · cost ×{ratio:.2f}", c_ok)
             tds.append(f"{td}{text}</td>")
         rows.append(f'<tr{cls}><td class="l">{escape(str(model))}</td>{"".join(tds)}</tr>')
     return (

@@ -1,7 +1,8 @@
 """The RouterBench cascade: call models cheapest first until a (noisy) judge accepts an answer.
 
-A non-predictive router simulated from the table: the judge's verdict is the truth
-(quality ≥ t) flipped at a seeded error rate, the budget is checked on train costs.
+A non-predictive router simulated from the table: the judge errs at a seeded rate ε (by
+default as the paper describes, seeing the score g as 1 - g), and a per-prompt budget T
+stops the cascade (by default on train-mean expected cost; the paper's rule is an option).
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ PAPER_ERROR_RATES: tuple[float, ...] = (0.0, 0.01, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8
 
 #: Quantile levels of train quality tried as judge thresholds when quality is not 0/1.
 THRESHOLD_LEVELS: tuple[float, ...] = tuple(np.linspace(0.05, 1.0, 20))
+
+#: How the judge errs. ``score`` (default, the paper's Sec. 5 description): with
+#: probability ε the judge sees the answer's score g as ``1 - g`` and accepts iff that is
+#: ≥ t. ``verdict`` (the paper's code, ``run_cascading_router.py``): with probability ε
+#: the accept/reject verdict ``g ≥ t`` is inverted. Identical for 0/1 quality; they
+#: differ for graded quality (MT-Bench) unless t = 0.5.
+JUDGE_ERRORS: tuple[str, ...] = ("score", "verdict")
+
+#: How the per-prompt budget T stops the cascade. ``expected`` (default): a model is
+#: called only if the expected (train mean) cumulative cost including it, judge calls
+#: included, is ≤ T, so nothing is called when even the cheapest does not fit. ``paper``
+#: (the paper's description): the first model is always called and the cascade goes on
+#: while the cost spent so far (realised, judge included) is < T, so the last call may
+#: overshoot T.
+BUDGET_RULES: tuple[str, ...] = ("expected", "paper")
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -92,10 +108,10 @@ def check_rate(value: float, name: str) -> float:
 # --------------------------------------------------------------------------- the core
 def cascade_decide(
     stage_model: np.ndarray,
-    stage_cum_cost: np.ndarray,
+    affordable: np.ndarray,
     stage_good: np.ndarray,
+    stage_good_if_wrong: np.ndarray,
     stage_uniform: np.ndarray,
-    budget: float,
     false_accept: float,
     false_reject: float,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,31 +121,31 @@ def cascade_decide(
     ----------
     stage_model
         ``[n, m]`` int: the model called at stage k for prompt i (cheapest first).
-    stage_cum_cost
-        ``[n, m]``: expected dollars spent once stage k has been called and judged,
-        non-decreasing along each row, so "affordable" is a prefix of the stages.
+    affordable
+        ``[n, m]`` bool, a prefix along each row: the stages the budget rule lets the
+        cascade reach.
     stage_good
         ``[n, m]`` bool: the truth the judge tries to see, quality ≥ threshold.
+    stage_good_if_wrong
+        ``[n, m]`` bool: the judge's verdict when it errs (``~stage_good`` for the
+        verdict rule, ``1 - quality ≥ threshold`` for the score rule).
     stage_uniform
-        ``[n, m]`` uniforms in [0, 1): the judge's verdict is flipped iff the
-        uniform is below the error rate for that truth (common random numbers,
-        so a larger rate flips a superset of verdicts).
-    budget
-        Per-prompt budget T: stage k is called only if its cumulative expected
-        cost is ≤ T.
+        ``[n, m]`` uniforms in [0, 1): the judge errs iff the uniform is below the
+        error rate for that truth (common random numbers, so a larger rate errs on a
+        superset of calls).
     false_accept, false_reject
-        P(accept | truly bad) and P(reject | truly good).
+        The judge's error rate on truly bad and on truly good answers.
 
     Returns
     -------
     choice, called
         ``[n]`` model returned (the accepted one, else the last one called, else
-        `NO_ANSWER` when not even the first stage fits the budget) and the
-        ``[n, m]`` bool mask of models paid for.
+        `NO_ANSWER` when the budget allows no call) and the ``[n, m]`` bool mask of
+        models paid for.
     """
     n, m = stage_model.shape
-    affordable = stage_cum_cost <= budget
-    accept = np.where(stage_good, stage_uniform >= false_reject, stage_uniform < false_accept)
+    wrong = stage_uniform < np.where(stage_good, false_reject, false_accept)
+    accept = np.where(wrong, stage_good_if_wrong, stage_good)
     stop = affordable & accept
     any_stop = stop.any(axis=1)
     n_called = np.where(any_stop, stop.argmax(axis=1) + 1, affordable.sum(axis=1))
@@ -147,6 +163,7 @@ class _Prepared:
 
     stage_model: np.ndarray
     stage_cost: np.ndarray  # expected cost of each stage's model, without the judge
+    stage_real_cost: np.ndarray  # the table's cost of each stage's call, without the judge
     stage_quality: np.ndarray
     stage_uniform: np.ndarray
 
@@ -156,13 +173,12 @@ class CascadeRouter(Router):
 
     Models are ordered per dataset by their train mean cost per prompt. After
     each call a simulated judge says whether the answer is good: the truth is
-    ``quality ≥ threshold``, and the verdict is flipped with probability
-    ``false_reject`` for good answers and ``false_accept`` for bad ones (both
-    equal to the symmetric error rate ε unless set). A model is called only if
-    the expected cumulative cost of the prompt, judge included, stays within
-    the per-prompt budget T. Without an accepted answer the last model called
-    answers (the paper's code does the same); if not even the cheapest model
-    fits, no model answers.
+    ``quality ≥ threshold``, and the judge errs with probability
+    ``false_reject`` on good answers and ``false_accept`` on bad ones (both
+    equal to the symmetric error rate ε unless set). How it errs is
+    `judge_error`; when the budget stops the cascade is `budget_rule`. Without
+    an accepted answer the last model called answers (the paper's code does the
+    same); if the budget allows no call, no model answers.
 
     Parameters
     ----------
@@ -174,6 +190,17 @@ class CascadeRouter(Router):
         Symmetric judge error rates ε swept by `settings`.
     false_accept, false_reject
         Fixed asymmetric error rates; when set, each overrides ε on its side.
+    judge_error
+        ``"score"`` (default, the paper's rule): an erring judge sees the score g as
+        ``1 - g`` and accepts iff ``1 - g ≥ t``. ``"verdict"`` (the paper's code):
+        an erring judge inverts its verdict. The same for 0/1 quality; for graded
+        quality at t ≠ 0.5 they differ: at g = 0.6, t = 0.7 an erring judge
+        accepts under ``verdict`` but sees 0.4 and still rejects under ``score``
+        (`JUDGE_ERRORS`).
+    budget_rule
+        ``"expected"`` (default): call a model only if the expected cumulative
+        cost including it fits T. ``"paper"``: always call the first model, go on
+        while the realised cost so far is < T (`BUDGET_RULES`).
     judge_cost
         Dollars per judge call. It counts against the budget and is recorded in
         each decision's params as ``judge_cost_per_call``; the table holds no
@@ -192,13 +219,14 @@ class CascadeRouter(Router):
     Budget semantics are per prompt, as in the paper's code
     (``max_cost_per_response``). A budget for a whole set of n prompts maps to
     ``T = total / n`` only approximately: it is then a per-prompt cap, not a
-    pooled one. The paper's code orders models by per-token price, checks each
-    model's *realised* cost against the remaining budget and always calls the
-    cheapest model; we order and check by *expected* (train mean) cost, since
-    a router cannot see a test call's price before making it, and call nothing
-    that does not fit. The paper's threshold is the 0.95 quantile of quality
-    per task; for 0/1 quality every t in (0, 1] gives the same verdicts, so
-    fitting sets 1.0.
+    pooled one. The paper's code orders models by per-token price and, before
+    each call after the first, checks that call's *realised* cost against the
+    remaining budget, which a router cannot know before making the call. The
+    ``expected`` rule orders and checks by expected (train mean) cost instead
+    and calls nothing that does not fit; the ``paper`` rule follows the paper's
+    text, looking only at what has been spent. The paper's threshold is the 0.95
+    quantile of quality per task; for 0/1 quality every t in (0, 1] gives the
+    same verdicts, so fitting sets 1.0.
     """
 
     name = "cascade"
@@ -214,6 +242,8 @@ class CascadeRouter(Router):
         error_rates: Sequence[float] = PAPER_ERROR_RATES,
         false_accept: float | None = None,
         false_reject: float | None = None,
+        judge_error: str = "score",
+        budget_rule: str = "expected",
         judge_cost: float = 0.0,
         per_dataset: bool = True,
         seed: int = 0,
@@ -223,6 +253,8 @@ class CascadeRouter(Router):
         self.error_rates = error_rates
         self.false_accept = false_accept
         self.false_reject = false_reject
+        self.judge_error = judge_error
+        self.budget_rule = budget_rule
         self.judge_cost = judge_cost
         self.per_dataset = per_dataset
         self.seed = seed
@@ -241,6 +273,14 @@ class CascadeRouter(Router):
             raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
         if self.threshold is not None and not 0.0 < float(self.threshold) <= 1.0:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.judge_error not in JUDGE_ERRORS:
+            raise ConfigError(
+                f"judge_error must be one of {', '.join(JUDGE_ERRORS)}, got {self.judge_error!r}"
+            )
+        if self.budget_rule not in BUDGET_RULES:
+            raise ConfigError(
+                f"budget_rule must be one of {', '.join(BUDGET_RULES)}, got {self.budget_rule!r}"
+            )
 
     def fit(self, train: Benchmark) -> CascadeRouter:
         """Learn the cost order (train means) and, if not given, the judge threshold.
@@ -302,6 +342,7 @@ class CascadeRouter(Router):
         return _Prepared(
             stage_model=stage_model,
             stage_cost=cost_table[rows],
+            stage_real_cost=np.take_along_axis(test.cost, stage_model, axis=1),
             stage_quality=np.take_along_axis(test.quality, stage_model, axis=1),
             stage_uniform=np.take_along_axis(uniform, stage_model, axis=1),
         )
@@ -309,9 +350,19 @@ class CascadeRouter(Router):
     def _decide(
         self, prep: _Prepared, threshold: float, budget: float, fa: float, fr: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        cum = np.cumsum(prep.stage_cost + float(self.judge_cost), axis=1)
-        good = prep.stage_quality >= threshold
-        return cascade_decide(prep.stage_model, cum, good, prep.stage_uniform, budget, fa, fr)
+        judge = float(self.judge_cost)
+        if self.budget_rule == "paper":  # go on while the realised spend so far is < T
+            spent = np.cumsum(prep.stage_real_cost + judge, axis=1)
+            affordable = np.ones(spent.shape, dtype=bool)
+            affordable[:, 1:] = spent[:, :-1] < budget
+        else:  # call only what is expected to fit, judge included
+            affordable = np.cumsum(prep.stage_cost + judge, axis=1) <= budget
+        q = prep.stage_quality
+        good = q >= threshold
+        if_wrong = (1.0 - q) >= threshold if self.judge_error == "score" else ~good
+        return cascade_decide(
+            prep.stage_model, affordable, good, if_wrong, prep.stage_uniform, fa, fr
+        )
 
     def _rates(
         self, error_rate: float, false_accept: float | None, false_reject: float | None
@@ -343,7 +394,7 @@ class CascadeRouter(Router):
         test
             Prompts to route; its quality is read only to simulate the judge.
         budget
-            Per-prompt budget T in dollars, checked against expected cost.
+            Per-prompt budget T in dollars, applied by `budget_rule`.
         error_rate
             Symmetric judge error ε (used on a side whose asymmetric rate is unset).
         false_accept, false_reject
@@ -371,6 +422,8 @@ class CascadeRouter(Router):
             "false_accept": float(fa),
             "false_reject": float(fr),
             "threshold": self.threshold_,
+            "judge_error": self.judge_error,
+            "budget_rule": self.budget_rule,
             "judge_cost_per_call": float(self.judge_cost),
             "seed": self.seed,
         }
