@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from routerbench.cli import console, err_console, user_errors
+from routerbench.cli_support import console, err_console, user_errors
 from routerbench.errors import ConfigError
 
 

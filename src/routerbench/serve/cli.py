@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from routerbench.cli import user_errors
+from routerbench.cli_support import user_errors
 from routerbench.errors import ConfigError
 
 __all__ = ["serve"]
