@@ -1,0 +1,134 @@
+"""Judged cascade and hybrid: contract, outcome blindness, paying for what is read, real gains."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from tests.routers.judges_helpers import halves, mc_bench
+
+from routerbench.data.benchmark import ResponseStore
+from routerbench.frontier import crossfit_aiq, realised, zero_router
+from routerbench.routers import check_router, get_router
+from routerbench.routers.hybrid import HybridRouter
+from routerbench.routers.judged_cascade import JudgedCascadeRouter, chain_of, windows_of
+
+FAST = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.01)
+
+
+def _cascade(**kw):
+    return JudgedCascadeRouter(thresholds=FAST, run_code=False, **kw)
+
+
+def _hybrid(**kw):
+    return HybridRouter(thresholds=FAST, lambdas=(1e-3, 1e-1), run_code=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return halves(mc_bench(n=400))
+
+
+def test_chain_and_windows():
+    train, _ = halves(mc_bench(n=200))
+    assert chain_of(train, "all") == (0, 1, 2, 3)
+    assert chain_of(train, ["m3", "m0"]) == (0, 3)  # sorted cheapest first
+    assert set(chain_of(train, "hull")) <= {0, 1, 2, 3}
+    assert windows_of((0, 2, 3)) == [(0,), (0, 2), (0, 2, 3), (2,), (2, 3), (3,)]
+
+
+@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+def test_contract(make):
+    passed = check_router(make, mc_bench(n=120, seed=1))
+    assert "sweep" in passed and "subset" in passed
+
+
+@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+def test_decisions_are_blind_to_test_outcomes(split, make):
+    """Permuting test quality and cost (responses kept) must not change any decision."""
+    train, test = split
+    router = make().fit(train)
+    rng = np.random.default_rng(7)
+    shuffled = replace(
+        test,
+        quality=rng.permutation(test.quality.ravel()).reshape(test.shape),
+        cost=rng.permutation(test.cost.ravel()).reshape(test.shape),
+    )
+    for a, b in zip(router.sweep(test), router.sweep(shuffled), strict=True):
+        assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
+
+
+def test_responses_of_models_not_called_are_never_read(split):
+    """Garbling the responses of every model a prompt did not call leaves the decision alone."""
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    for setting in ({"start": 0, "threshold": 0.8}, {"start": 1, "threshold": 0.95}):
+        d = router.route(test, **setting)
+        texts = test.responses.load().copy()
+        texts[~d.called] = "Z garbled by the test"
+        garbled = replace(test, responses=ResponseStore(lambda t=texts: t))
+        d2 = router.route(garbled, **setting)
+        assert np.array_equal(d.choice, d2.choice) and np.array_equal(d.called, d2.called)
+
+
+def test_judge_cost_is_paid_per_model_called(split):
+    train, test = split
+    d = _cascade(judge_cost=1e-5).fit(train).route(test, start=0, threshold=0.9)
+    _, cost = d.realised(test)
+    table = np.where(d.called, test.cost, 0.0).sum(axis=1)
+    assert np.allclose(cost, table + 1e-5 * d.called.sum(axis=1))
+
+
+def test_cascade_beats_zero_out_of_sample_on_informative_agreement(split):
+    """On data where agreement carries signal, the cross-fitted AIQ gain over Zero is clear."""
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    pairs = [realised(test.quality, test.cost, d.choice, d.called) for d in router.sweep(test)]
+    q, c = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    zero = zero_router(test.cost.sum(axis=0), test.quality.mean(axis=0))
+    gain = crossfit_aiq(q, c, zero.window) - crossfit_aiq(test.quality.T, test.cost.T, zero.window)
+    assert gain > 0.02, gain
+    # the agreement judge (nothing fitted) also gains, less than the verifier or about as much
+    agree = _cascade(chain="all", judge="agreement").fit(train)
+    pairs = [realised(test.quality, test.cost, d.choice, d.called) for d in agree.sweep(test)]
+    qa, ca = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    gain_a = crossfit_aiq(qa, ca, zero.window) - crossfit_aiq(
+        test.quality.T, test.cost.T, zero.window
+    )
+    assert gain_a > 0.0, gain_a
+
+
+def test_threshold_zero_is_the_first_model_and_above_one_calls_the_whole_chain(split):
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    d0 = router.route(test, start=0, threshold=0.0)
+    assert (d0.choice == 0).all() and d0.called.sum() == test.n_prompts
+    d1 = router.route(test, start=1, threshold=1.01)
+    assert d1.called[:, 1:].all() and not d1.called[:, 0].any()
+
+
+def test_hybrid_starts_where_the_predictor_says(split):
+    train, test = split
+    router = _hybrid(chain="all").fit(train)
+    cheap = router.route(test, willingness_to_pay=0.0, threshold=0.0)
+    assert (cheap.choice == 0).all()  # λ = 0: cheapest first model, τ = 0: answer it
+    dear = router.route(test, willingness_to_pay=1e6, threshold=0.0)
+    assert (dear.called.sum(axis=1) == 1).all() and (dear.choice != 0).mean() > 0.5
+
+
+def test_registry_names():
+    assert isinstance(get_router("judged-cascade"), JudgedCascadeRouter)
+    assert isinstance(get_router("hybrid"), HybridRouter)
+
+
+def test_bad_parameters_are_config_errors(split):
+    from routerbench.errors import ConfigError
+
+    train, _ = split
+    with pytest.raises(ConfigError, match="judge"):
+        JudgedCascadeRouter(judge="oracle").fit(train)
+    with pytest.raises(ConfigError, match="chain"):
+        JudgedCascadeRouter(chain="cheapest", run_code=False).fit(train)
+    with pytest.raises(ConfigError, match="predictive"):
+        HybridRouter(predictor="oracle", run_code=False).fit(train)
