@@ -43,6 +43,53 @@ def test_paper_split_on_real_data(routerdc_dir) -> None:
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # global RNG untouched
 
 
+def _paper_test_ids(folder) -> dict[str, set[str]]:
+    """The paper's test part, computed independently of our reader: the issue's recipe.
+
+    Rows of all CSVs sorted by the unnamed index column (each row's position in the
+    published pickle), unique sample_ids per dataset, ``np.random.seed(42)`` shuffle,
+    test = ``ids[int(0.7 * n):]``.
+    """
+    import pandas as pd
+
+    frames = [
+        pd.read_csv(f, usecols=["Unnamed: 0", "sample_id", "eval_name"], dtype={"sample_id": str})
+        for f in sorted(folder.glob("*.csv"))
+    ]
+    rows = pd.concat(frames).sort_values("Unnamed: 0", kind="stable")
+    out = {}
+    for name, group in rows.groupby("eval_name", sort=False):
+        ids = np.array(group["sample_id"].unique(), dtype=object)
+        np.random.seed(42)
+        np.random.shuffle(ids)
+        out[str(name)] = set(ids[int(0.7 * len(ids)) :])
+    return out
+
+
+def test_paper_split_is_the_papers_test_part_on_real_rows(routerdc_dir, tmp_path) -> None:
+    """Issue 8: sizes and membership of the three test parts, whatever the file names."""
+    import routerbench
+
+    expected = _paper_test_ids(routerdc_dir)
+    assert {k: len(v) for k, v in expected.items()} == {
+        "arc-challenge": 441,
+        "mbpp": 129,
+        "winogrande": 381,
+    }
+    split = paper_split(routerbench.load(routerdc_dir))
+    for task, ids in expected.items():
+        got = set(split.test.prompts.loc[split.test.prompts["task"] == task, "sample_id"])
+        assert got == ids, task
+    # Renaming the files (train listed before test) must not change the split.
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    for i, f in enumerate(sorted(routerdc_dir.glob("*.csv"), reverse=True)):
+        (renamed / f"{i:02d}_{f.name}").symlink_to(f)
+    again = paper_split(routerbench.load(renamed))
+    assert set(again.test.sample_ids) == set(split.test.sample_ids)
+    assert list(again.test.sample_ids) == list(split.test.sample_ids)
+
+
 def test_leave_dataset_out() -> None:
     bench = make_bench(90, 3, datasets=("mmlu", "gsm8k", "mbpp"))
     split = leave_dataset_out(bench, "gsm8k")

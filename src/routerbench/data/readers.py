@@ -15,7 +15,7 @@ import pandas as pd
 
 from routerbench.data.benchmark import Benchmark, MissingPolicy
 from routerbench.data.long import benchmark_from_long
-from routerbench.data.wide import benchmark_from_wide, is_wide
+from routerbench.data.wide import INDEX_COLUMN, benchmark_from_wide, is_wide
 from routerbench.errors import DataError
 
 Format = Literal["pickle", "parquet", "csv", "jsonl", "json"]
@@ -157,11 +157,11 @@ def _read_pickle(path: Path, trust: bool) -> pd.DataFrame:
     return obj
 
 
-def frame_to_benchmark(df: pd.DataFrame, *, source: str) -> Benchmark:
+def frame_to_benchmark(df: pd.DataFrame, *, source: str, notes: tuple[str, ...] = ()) -> Benchmark:
     """Dispatch a frame to the wide or long builder by its columns."""
     if is_wide(df.columns):
-        return benchmark_from_wide(df, source=source)
-    return benchmark_from_long(df, source=source)
+        return benchmark_from_wide(df, source=source, notes=notes)
+    return benchmark_from_long(df, source=source, notes=notes)
 
 
 def load(
@@ -178,7 +178,9 @@ def load(
     path
         A RouterBench wide pickle/CSV, RouterBench's long ``routerbench_raw.pkl``,
         our long format (Parquet, CSV, JSONL), a folder whose files are all of one
-        layout (they are concatenated before split rows are merged), or the string
+        layout (they are concatenated before split rows are merged; wide rows are
+        then put in the published order of their unnamed index column, so neither
+        file names nor listing order change the result), or the string
         ``"default"`` for the embedded synthetic benchmark.
     missing
         Policy for unmeasured cells: ``error`` (default; routing on NaN is a bug),
@@ -212,6 +214,13 @@ def load(
             if len(frame) == 0:
                 raise DataError("the table has no rows", source=str(f))
         df = pd.concat(frames, ignore_index=True)
+        notes: tuple[str, ...] = ()
+        if layouts == {True} and len(files) > 1 and INDEX_COLUMN not in df.columns:
+            notes = (
+                "the files carry no row-position column, so rows follow the files' names "
+                f"({', '.join(f.name for f in files)}) and each file's line order",
+            )
     else:
         df = read_frame(p, format, trust_pickle=trust_pickle)
-    return frame_to_benchmark(df, source=str(p)).handle_missing(missing)
+        notes = ()
+    return frame_to_benchmark(df, source=str(p), notes=notes).handle_missing(missing)

@@ -1,8 +1,9 @@
 """Train/test splits: the paper's 70/30 per dataset, K-fold, validation folds, out-of-domain.
 
 The `paper` split replays the original code's procedure exactly (unique sample_ids
-in file order, NumPy legacy seed-42 shuffle, first 70% train) so results can be
-compared with published figures.
+in source order, NumPy legacy seed-42 shuffle, first 70% train) so results can be
+compared with published figures. Source order is the published pickle's row order,
+which the wide reader restores from the unnamed index column of files cut from it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _paper_partition(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per dataset, (train rows, test rows) as the original code shuffles them.
 
-    The original shuffles each dataset's unique sample_ids (file order) with
+    The original shuffles each dataset's unique sample_ids (source order) with
     ``np.random.seed(42); np.random.shuffle(ids)`` and trains on the first
     ``int(len(ids) * fraction)``. `RandomState(seed).shuffle` draws the same
     permutation without touching NumPy's global state.

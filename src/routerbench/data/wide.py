@@ -9,6 +9,7 @@ reprs of Python lists, parsed here with `ast.literal_eval` (never `eval`).
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,10 @@ COST_SUFFIX = "|total_cost"
 RESPONSE_SUFFIX = "|model_response"
 ORACLE_COLUMN = "oracle_model_to_route_to"
 REQUIRED = ("sample_id", "prompt", "eval_name")
+#: The unnamed first column of a CSV written from a pandas frame: each row's position
+#: in the published pickle. Third parties cut train/test files from that pickle and
+#: reshuffle rows, so this column, not the file's line order, is the source order.
+INDEX_COLUMN = "Unnamed: 0"
 
 
 def is_wide(columns: pd.Index) -> bool:
@@ -55,6 +60,37 @@ def parse_turns(value: Any) -> list[str]:
 def join_turns(value: Any) -> str:
     """A prompt or response as one string; multi-turn conversations joined by blank lines."""
     return "\n\n".join(parse_turns(value))
+
+
+def source_order(df: pd.DataFrame) -> tuple[np.ndarray, str | None]:
+    """The row order the published data defines, and a note when it is not the file order.
+
+    RouterBench's split (seed-42 shuffle of each dataset's unique sample_ids *in
+    source order*) is only the paper's split if rows are in the published pickle's
+    order. Files cut from it and written by pandas keep that position in the unnamed
+    first column; when it is a unique integer, rows are ordered by it (stable), which
+    also makes a folder's row order independent of its file names. Otherwise the
+    file order is kept and the note says why.
+    """
+    n = len(df)
+    keep = np.arange(n)
+    if INDEX_COLUMN not in df.columns:
+        return keep, None
+    raw = df[INDEX_COLUMN]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    integral = np.isfinite(values).all() and bool((values == np.round(values)).all())
+    if not integral or len(np.unique(values)) != n:
+        return keep, (
+            f"the unnamed first column ({INDEX_COLUMN!r}) is not a unique integer row "
+            "position, so rows are kept in file order"
+        )
+    order = np.argsort(values, kind="stable")
+    if np.array_equal(order, keep):
+        return keep, None
+    return order, (
+        f"rows ordered by the unnamed first column ({INDEX_COLUMN!r}), each row's position "
+        "in the published file, not by the order of lines in the file(s)"
+    )
 
 
 def _model_columns(df: pd.DataFrame, source: str) -> list[str]:
@@ -118,10 +154,17 @@ def _merge_split_rows(
     return uniq.to_numpy(), cell_row, prompt_row, merged
 
 
-def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
-    """Turn a RouterBench wide frame into a validated Benchmark (NaN cells kept)."""
+def benchmark_from_wide(df: pd.DataFrame, *, source: str, notes: Sequence[str] = ()) -> Benchmark:
+    """Turn a RouterBench wide frame into a validated Benchmark (NaN cells kept).
+
+    Rows are first put in source order (see `source_order`), so that prompt order,
+    and with it the paper's seed-42 split, does not depend on how the rows were
+    cut into files.
+    """
     if len(df) == 0:
         raise DataError("the table has no rows", source=source)
+    order, order_note = source_order(df)
+    df = df.iloc[order]
     df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed:")])
     df = df.reset_index(drop=True)
     missing = [c for c in REQUIRED if c not in df.columns]
@@ -189,9 +232,9 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
 
         responses = ResponseStore(load_responses)
 
-    notes: list[str] = []
+    all_notes: list[str] = [*notes, order_note] if order_note else list(notes)
     if merged:
-        notes.append(
+        all_notes.append(
             f"merged {len(merged)} sample_ids split over several rows (published 5-shot layout): "
             "each model's result taken from the row that carries it, the prompt from the row "
             f"carrying the most results; e.g. {merged[0]!r}"
@@ -203,6 +246,6 @@ def benchmark_from_wide(df: pd.DataFrame, *, source: str) -> Benchmark:
         cost=c,
         responses=responses,
         source=source,
-        notes=tuple(notes),
+        notes=tuple(all_notes),
         meta={"merged_sample_ids": merged, "layout": "routerbench-wide"},
     )
