@@ -132,3 +132,16 @@ def test_bad_parameters_are_config_errors(split):
         JudgedCascadeRouter(chain="cheapest", run_code=False).fit(train)
     with pytest.raises(ConfigError, match="predictive"):
         HybridRouter(predictor="oracle", run_code=False).fit(train)
+
+
+def test_searched_chain_is_learned_on_train_and_ends_at_the_dearest_hull_model(split):
+    train, test = split
+    router = _cascade(chain="search", search_depth=3).fit(train)
+    chain = router.units_["arc-challenge"].chain
+    hull = router.units_["__pooled__"].chain
+    assert chain[-1] == hull[-1] and 1 <= len(chain) <= max(3, len(hull))
+    assert list(chain) == sorted(chain, key=lambda j: train.cost[:, j].mean())
+    # the search reads train only: refitting on train with shuffled *test* changes nothing
+    again = _cascade(chain="search", search_depth=3).fit(train)
+    assert again.units_["arc-challenge"].chain == chain
+    assert len(router.route(test, start=0, threshold=0.9)) == test.n_prompts

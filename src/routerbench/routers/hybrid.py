@@ -37,7 +37,7 @@ class HybridRouter(JudgedCascadeRouter):
         (a `PredictiveRouter`, e.g. ``"logreg"``); cloned and fitted on train.
     lambdas
         Willingness-to-pay values swept.
-    judge, chain, thresholds, run_code, judge_cost, c, per_dataset
+    judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache
         As for `JudgedCascadeRouter`.
     """
 
@@ -54,8 +54,20 @@ class HybridRouter(JudgedCascadeRouter):
         judge_cost: float | None = None,
         c: float = 1.0,
         per_dataset: bool = True,
+        search_depth: int = 3,
+        code_cache: str | None = None,
     ) -> None:
-        super().__init__(judge, chain, thresholds, run_code, judge_cost, c, per_dataset)
+        super().__init__(
+            judge=judge,
+            chain=chain,
+            thresholds=thresholds,
+            run_code=run_code,
+            judge_cost=judge_cost,
+            c=c,
+            per_dataset=per_dataset,
+            search_depth=search_depth,
+            code_cache=code_cache,
+        )
         self.predictor = predictor
         self.lambdas = lambdas
 

@@ -18,14 +18,22 @@ from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.frontier import zero_router
 from routerbench.routers.base import Router
-from routerbench.routers.judges.code import SANDBOX_PRICE, sandbox_runner
+from routerbench.routers.judges.code import (
+    SANDBOX_PRICE,
+    load_evidence_cache,
+    sandbox_runner,
+    save_evidence_cache,
+)
 from routerbench.routers.judges.evidence import ResponseEvidence, response_evidence
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
 
 #: Default judge thresholds τ swept (0 answers with the first model called; above 1 never stops).
 THRESHOLDS: tuple[float, ...] = (0.0, *np.round(np.linspace(0.30, 0.99, 70), 4), 1.01)
 
-CHAINS: tuple[str, ...] = ("hull", "all")
+CHAINS: tuple[str, ...] = ("hull", "all", "search")
+
+#: Coarse threshold grid used to score candidate chains on train (`chain="search"`).
+SEARCH_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.01)
 
 #: Pooled fall-back unit for test datasets train never saw.
 POOLED = "__pooled__"
@@ -36,7 +44,7 @@ def chain_of(train: Benchmark, how: str | Sequence[str]) -> tuple[int, ...]:
 
     ``"hull"``: the models on the train Zero router's curve (the only single
     models worth answering with alone); ``"all"``: every model, the paper's
-    order; or a list of model names.
+    order; or a list of model names. (``"search"`` is resolved by the router.)
     """
     cost = np.nanmean(train.cost, axis=0)
     if isinstance(how, str):
@@ -86,7 +94,8 @@ class JudgedCascadeRouter(Router):
         share of called models giving the same answer (nothing fitted).
     chain
         ``"hull"`` (train Zero-router models), ``"all"`` (every model, the
-        paper's order) or a list of model names. Learned per dataset on train.
+        paper's order), ``"search"`` (the chain with the best train AIQ, see
+        `_search_chain`) or a list of model names. Learned per dataset on train.
     thresholds
         Judge thresholds τ swept by `settings`.
     run_code
@@ -101,6 +110,11 @@ class JudgedCascadeRouter(Router):
     per_dataset
         Learn a chain and verifier per dataset (the prompt's dataset is known
         metadata); False pools all of train.
+    search_depth
+        With ``chain="search"``: the longest chain tried.
+    code_cache
+        Optional path of a JSON file caching sandbox results, keyed by a hash of
+        each prompt's response texts (running code takes seconds per prompt).
     """
 
     name = "judged-cascade"
@@ -115,6 +129,8 @@ class JudgedCascadeRouter(Router):
         judge_cost: float | None = None,
         c: float = 1.0,
         per_dataset: bool = True,
+        search_depth: int = 3,
+        code_cache: str | None = None,
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -123,6 +139,8 @@ class JudgedCascadeRouter(Router):
         self.judge_cost = judge_cost
         self.c = c
         self.per_dataset = per_dataset
+        self.search_depth = search_depth
+        self.code_cache = code_cache
 
     # ------------------------------------------------------------------ fit
     def _validate(self) -> None:
@@ -138,8 +156,14 @@ class JudgedCascadeRouter(Router):
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
         runner = sandbox_runner if self.run_code else None
-        cache = getattr(self, "code_cache", None)
-        return response_evidence(bench, code_runner=runner, code_cache=cache)
+        if runner is None or self.code_cache is None:
+            return response_evidence(bench, code_runner=runner)
+        cache = load_evidence_cache(self.code_cache)
+        size = len(cache)
+        ev = response_evidence(bench, code_runner=runner, code_cache=cache)
+        if len(cache) > size:
+            save_evidence_cache(self.code_cache, cache)
+        return ev
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
         """Learn each dataset's chain (train costs and quality) and verifier (train responses)."""
@@ -157,13 +181,56 @@ class JudgedCascadeRouter(Router):
         self.units_: dict[str, _Unit] = {}
         for name, rows in groups.items():
             part = train.subset(rows)
-            chain = chain_of(part, self.chain)
             sub = _take(ev, rows)
-            verifier = WindowVerifier(self.judge, c=self.c).fit(
-                sub, part.quality, windows_of(chain)
-            )
-            self.units_[name] = _Unit(chain, verifier)
+            if isinstance(self.chain, str) and self.chain == "search":
+                chain = self._search_chain(part, sub)
+            else:
+                chain = chain_of(part, self.chain)
+            self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
         return self
+
+    def _fit_verifier(self, ev: ResponseEvidence, quality: np.ndarray, chain) -> WindowVerifier:
+        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain))
+
+    def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
+        """The chain whose cascade has the largest train AIQ (the learned order).
+
+        Candidates end at the dearest model of the train Zero router's curve
+        and add up to ``search_depth - 1`` other models before it, cheapest
+        first; each is scored in sample on train (verifier fitted on train,
+        coarse threshold grid) over the train Zero router's window. Test
+        outcomes play no part.
+        """
+        from itertools import combinations
+
+        from routerbench.frontier import aiq, ndch, realised
+
+        cost = np.nanmean(part.cost, axis=0)
+        hull = chain_of(part, "hull")
+        top = hull[-1]
+        pool = [j for j in range(part.n_models) if j != top]
+        candidates = [hull]
+        for k in range(1, max(1, int(self.search_depth))):
+            for extra in combinations(pool, k):
+                chain = tuple(sorted((*extra, top), key=lambda j: (cost[j], j)))
+                candidates.append(chain)
+        zero = zero_router(part.cost.sum(axis=0), part.quality.mean(axis=0))
+        rows = np.arange(part.n_prompts)
+        best, best_score = hull, -np.inf
+        for chain in dict.fromkeys(candidates):
+            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain))
+            tables = [(rows, unit, self._score_windows(ev, rows, unit))]
+            qs, cs = [], []
+            for start in range(len(chain)):
+                for tau in SEARCH_THRESHOLDS:
+                    choice, called = self._decide(tables, *part.shape, start, tau)
+                    q, c = realised(part.quality, part.cost, choice, called)
+                    qs.append(q.mean())
+                    cs.append(c.sum())
+            score = aiq(ndch(np.asarray(cs), np.asarray(qs)), zero.window)
+            if score > best_score + 1e-12:
+                best, best_score = chain, score
+        return best
 
     # ------------------------------------------------------------------ route
     def _unit_rows(self, test: Benchmark) -> dict[str, np.ndarray]:
@@ -180,13 +247,18 @@ class JudgedCascadeRouter(Router):
         out = []
         for key, rows in self._unit_rows(test).items():
             unit = self.units_[key]
-            scored = {}
-            for w in windows_of(unit.chain):
-                p = unit.verifier.predict(ev, rows, w)
-                best = p.argmax(axis=1)
-                scored[w] = (np.asarray(w)[best], p[np.arange(len(rows)), best])
-            out.append((rows, unit, scored))
+            out.append((rows, unit, self._score_windows(ev, rows, unit)))
         return out
+
+    @staticmethod
+    def _score_windows(ev: ResponseEvidence, rows: np.ndarray, unit: _Unit) -> dict:
+        """Per window of the unit's chain: (best-scored member, its P̂) for each row."""
+        scored = {}
+        for w in windows_of(unit.chain):
+            p = unit.verifier.predict(ev, rows, w)
+            best = p.argmax(axis=1)
+            scored[w] = (np.asarray(w)[best], p[np.arange(len(rows)), best])
+        return scored
 
     def _price(self, test: Benchmark) -> np.ndarray:
         """Dollars per judge call for each test prompt."""

@@ -61,11 +61,14 @@ def _predict_one(f: _Fitted, x: np.ndarray) -> np.ndarray:
 def agreement_score(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int):
     """Unfitted judge: share of the window's models (t included) that give t's answer.
 
-    A refusal or unreadable answer scores 0; a lone model scores 1 when it
-    answered (nothing contradicts it), so the judge's threshold decides.
+    A refusal or unreadable answer scores 0. A lone model that answered
+    scores 0.5: nothing confirms or contradicts it, so any threshold above
+    0.5 asks for a second opinion, and two models that agree score 1.
     """
-    ag = ev.agree[rows][:, t, list(window)]
-    score = ag.sum(axis=1) / len(window)
+    if len(window) == 1:
+        score = np.full(len(rows), 0.5)
+    else:
+        score = ev.agree[rows][:, t, list(window)].sum(axis=1) / len(window)
     return np.where(ev.valid[rows, t] & ~ev.refusal[rows, t], score, 0.0)
 
 
