@@ -33,14 +33,13 @@ from threadpoolctl import threadpool_limits
 import routerbench
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.splits import paper_split
-from routerbench.frontier import aiq, crossfit_aiq, ndch, paired_bootstrap, realised, zero_router
+from routerbench.frontier import aiq, crossfit_aiq, ndch, paired_bootstrap, zero_router
 from routerbench.io import write_text_atomic
 from routerbench.routers import PriorRouter, Router, WtpRouter
 from routerbench.routers.cascade import PAPER_ERROR_RATES, CascadeRouter
 from routerbench.routers.costs import group_means
 from routerbench.routers.hybrid import HybridRouter
 from routerbench.routers.judged_cascade import JudgedCascadeRouter, windows_of
-from routerbench.routers.judges.evidence import response_evidence
 from routerbench.routers.judges.verifier import judge_error_rates
 from routerbench.routers.wtp import wtp_path
 
@@ -52,15 +51,25 @@ DOC = REPO / "docs" / "routers.md"
 START, END = "<!-- judged-results:start -->", "<!-- judged-results:end -->"
 
 
+#: Label of the router whose judge's error rates are reported (the registry default).
+JUDGED = "judged cascade, verifier, searched chain (depth 4, default)"
+
+
 def routers(cache: str) -> dict[str, Router]:
-    """The judged routers compared (none reads test quality)."""
+    """The judged routers compared (none reads test quality); all are reported."""
     return {
-        "judged cascade, verifier, hull chain": JudgedCascadeRouter(code_cache=cache),
-        "judged cascade, verifier, all models": JudgedCascadeRouter(chain="all", code_cache=cache),
-        "judged cascade, agreement only, hull": JudgedCascadeRouter(
-            judge="agreement", code_cache=cache
+        "judged cascade, verifier, hull chain": JudgedCascadeRouter(chain="hull", code_cache=cache),
+        "judged cascade, verifier, searched chain (depth 3)": JudgedCascadeRouter(
+            search_depth=3, code_cache=cache
         ),
-        "hybrid: logreg first model + verifier": HybridRouter(code_cache=cache),
+        JUDGED: JudgedCascadeRouter(code_cache=cache),
+        "judged cascade, verifier, all models (paper's order)": JudgedCascadeRouter(
+            chain="all", code_cache=cache
+        ),
+        "judged cascade, agreement only, hull chain": JudgedCascadeRouter(
+            judge="agreement", chain="hull", code_cache=cache
+        ),
+        "hybrid: logreg first model + verifier, searched chain": HybridRouter(code_cache=cache),
     }
 
 
@@ -183,20 +192,17 @@ def evaluate(
         rows.append(Row(name, len(q), est, pb.estimate, pb.low, pb.high, cf, cf / gap))
     null = np.array(
         [
-            crossfit_aiq(*table(PriorRouter(noise=0.02, seed=s).fit(train), test), window)
-            - zero_cf
+            crossfit_aiq(*table(PriorRouter(noise=0.02, seed=s).fit(train), test), window) - zero_cf
             for s in range(seeds)
         ]
     )
     length = crossfit_aiq(*table(LengthControl().fit(train), test), window) - zero_cf
     simulated = {
-        eps: crossfit_aiq(
-            *table(CascadeRouter(error_rates=(eps,)).fit(train), test), window
-        )
+        eps: crossfit_aiq(*table(CascadeRouter(error_rates=(eps,)).fit(train), test), window)
         - zero_cf
         for eps in PAPER_ERROR_RATES
     }
-    judge = judge_rates(fitted["judged cascade, verifier, hull chain"], train, test)
+    judge = judge_rates(fitted[JUDGED], train, test)
     facts = {
         "zero": zero_aiq,
         "frontier": frontier,
@@ -220,9 +226,7 @@ def render(results: dict[str, tuple[dict, list[Row], Judge]], seeds: int) -> str
     best_gaps = []
     for ds, (f, rows, _) in results.items():
         bar = max(f["control_max"], f["length"])
-        out.append(
-            f"| {ds} | **Zero router** | 11 models | {f['zero']:.4f} | | | | | |"
-        )
+        out.append(f"| {ds} | **Zero router** | 11 models | {f['zero']:.4f} | | | | | |")
         out.append(
             f"| {ds} | Oracle frontier (exact WTP path on test outcomes) | | "
             f"{f['frontier']:.4f} | {f['frontier'] - f['zero']:+.4f} | | | 100% | |"

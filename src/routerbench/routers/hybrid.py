@@ -48,13 +48,13 @@ class HybridRouter(JudgedCascadeRouter):
         predictor: Any = "logreg",
         lambdas: Sequence[float] = HYBRID_LAMBDAS,
         judge: str = "verifier",
-        chain: str | Sequence[str] = "hull",
+        chain: str | Sequence[str] = "search",
         thresholds: Sequence[float] = THRESHOLDS,
         run_code: bool = True,
         judge_cost: float | None = None,
         c: float = 1.0,
         per_dataset: bool = True,
-        search_depth: int = 3,
+        search_depth: int = 4,
         code_cache: str | None = None,
     ) -> None:
         super().__init__(

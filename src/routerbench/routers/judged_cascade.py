@@ -123,13 +123,13 @@ class JudgedCascadeRouter(Router):
     def __init__(
         self,
         judge: str = "verifier",
-        chain: str | Sequence[str] = "hull",
+        chain: str | Sequence[str] = "search",
         thresholds: Sequence[float] = THRESHOLDS,
         run_code: bool = True,
         judge_cost: float | None = None,
         c: float = 1.0,
         per_dataset: bool = True,
-        search_depth: int = 3,
+        search_depth: int = 4,
         code_cache: str | None = None,
     ) -> None:
         self.judge = judge
@@ -189,8 +189,10 @@ class JudgedCascadeRouter(Router):
             self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
         return self
 
-    def _fit_verifier(self, ev: ResponseEvidence, quality: np.ndarray, chain) -> WindowVerifier:
-        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain))
+    def _fit_verifier(
+        self, ev: ResponseEvidence, quality: np.ndarray, chain, memo: dict | None = None
+    ) -> WindowVerifier:
+        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain), memo=memo)
 
     def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
         """The chain whose cascade has the largest train AIQ (the learned order).
@@ -217,8 +219,9 @@ class JudgedCascadeRouter(Router):
         zero = zero_router(part.cost.sum(axis=0), part.quality.mean(axis=0))
         rows = np.arange(part.n_prompts)
         best, best_score = hull, -np.inf
+        memo: dict = {}
         for chain in dict.fromkeys(candidates):
-            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain))
+            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain, memo))
             tables = [(rows, unit, self._score_windows(ev, rows, unit))]
             qs, cs = [], []
             for start in range(len(chain)):

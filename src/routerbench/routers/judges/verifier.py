@@ -93,18 +93,29 @@ class WindowVerifier:
         self.c = c
         self.threshold = threshold
 
-    def fit(self, ev: ResponseEvidence, quality: np.ndarray, windows) -> WindowVerifier:
-        """Fit on train evidence and train quality ``[n, m]`` for each window of `windows`."""
+    def fit(
+        self, ev: ResponseEvidence, quality: np.ndarray, windows, *, memo: dict | None = None
+    ) -> WindowVerifier:
+        """Fit on train evidence and train quality ``[n, m]`` for each window of `windows`.
+
+        `memo` (a dict shared between calls on the same evidence) reuses the
+        regression of a (window, target) pair fitted before, as a chain search does.
+        """
         self.fitted_: dict[tuple[tuple[int, ...], int], _Fitted] = {}
         if self.judge == "agreement":
             return self
         for window in windows:
             for t in window:
+                if memo is not None and (window, t) in memo:
+                    self.fitted_[(window, t)] = memo[(window, t)]
+                    continue
                 measured = ~np.isnan(quality[:, t])
                 rows = np.flatnonzero(measured)
                 x = window_features(ev, rows, window, t)
                 y = (quality[rows, t] >= self.threshold).astype(int)
                 self.fitted_[(window, t)] = _fit_one(x, y, self.c)
+                if memo is not None:
+                    memo[(window, t)] = self.fitted_[(window, t)]
         return self
 
     def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
