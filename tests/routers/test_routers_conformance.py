@@ -61,6 +61,9 @@ FACTORIES = {
     "random": RandomRouter,
     "single": lambda: SingleModelRouter("model-2"),
     "single-by-spec": lambda: get_router("single:model-0"),
+    "wtp-ridge": lambda: get_router(
+        "wtp", quality="sklearn.linear_model:Ridge", features="hashing", quality__alpha=3.0
+    ),
 }
 for _name in ("cascade", "rerank"):  # the colleague's routers, once importable
     try:
@@ -186,10 +189,11 @@ def test_contract_violations_are_named(router, check):
         check_router(router)
 
 
-def test_a_predictive_router_whose_rank_disagrees_with_route_is_caught():
-    class BadRank(KNNRouter):
-        def rank(self, test, willingness_to_pay):
-            return super().rank(test, willingness_to_pay)[:, ::-1]
+class BadRank(KNNRouter):
+    def rank(self, test, willingness_to_pay):
+        return super().rank(test, willingness_to_pay)[:, ::-1]
 
+
+def test_a_predictive_router_whose_rank_disagrees_with_route_is_caught():
     with pytest.raises(RouterCheckError, match=r"^\[predictive\]"):
         check_router(lambda: BadRank(3, **FAST))

@@ -25,7 +25,7 @@ from routerbench.routers import (
     wtp_path,
 )
 from routerbench.routers.costs import PAPER_TOKEN_PRICES, CostModel, legacy_price_index
-from routerbench.routers.logit import fit_logit
+from routerbench.routers.quality.logistic_fit import fit_logit
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -94,12 +94,12 @@ def test_mlp_is_deterministic_clipped_and_per_model_when_cells_are_missing():
     b = MLPRouter((16,), max_iter=50, embedder=emb()).fit(train)
     pa = a.predict_quality(test)
     np.testing.assert_array_equal(pa, b.predict_quality(test))
-    assert pa.min() >= 0 and pa.max() <= 1 and len(a.nets_) == 1
+    assert pa.min() >= 0 and pa.max() <= 1 and len(a.quality_.nets_) == 1
     q = train.quality.copy()
     q[:5, 2] = np.nan
     holed = Benchmark(train.prompts, train.models, q, train.cost)
     c = MLPRouter((16,), max_iter=50, embedder=emb()).fit(holed)
-    assert len(c.nets_) == 3 and c.predict_quality(test).shape == test.shape
+    assert len(c.quality_.nets_) == 3 and c.predict_quality(test).shape == test.shape
 
 
 def test_svr_predictions_are_clipped_probabilities():
@@ -133,8 +133,8 @@ def test_mean_cost_is_per_dataset_with_an_overall_fallback():
         other.cost,
     )
     np.testing.assert_allclose(model.predict(other), np.tile(bench.cost.mean(axis=0), (3, 1)))
-    with pytest.raises(ConfigError):
-        CostModel("free")
+    with pytest.raises(ConfigError, match="cost must be one of"):
+        CostModel("free").fit(bench)  # the constructor only stores; fit checks
 
 
 def test_regressed_cost_tracks_prompt_length_better_than_the_mean():
@@ -176,7 +176,7 @@ def test_logistic_and_factor_routers_learn_a_planted_signal():
         p = router.fit(train).predict_quality(test)
         for j in (0, 1):
             assert roc_auc_score(test.quality[:, j], p[:, j]) > 0.8
-        assert router.best_params_["alpha"] in router.alphas
+        assert router.quality_.best_params_["alpha"] in router.alphas
     # Routing by argmax picks the right model far more often than either alone.
     choice = router.route(test).choice
     assert test.quality[np.arange(test.n_prompts), choice].mean() > 0.8
@@ -187,8 +187,8 @@ def test_sweep_predicts_once_and_matches_the_exact_path(monkeypatch):
     train, test = split(signal_bench(300), 200)
     router = LogisticRouter(alphas=(1e-2,), cv=2, embedder=emb()).fit(train)
     calls = []
-    original = router._predict_quality
-    monkeypatch.setattr(router, "_predict_quality", lambda x: calls.append(1) or original(x))
+    original = router.quality_.predict
+    monkeypatch.setattr(router.quality_, "predict", lambda x: calls.append(1) or original(x))
     decisions = list(router.sweep(test))
     assert len(calls) == 1
     path = router.path(test)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.svm import LinearSVR
 
-from routerbench.routers.paper import _squared_svr
+from routerbench.routers.quality.svr import squared_svr as _squared_svr
 
 
 @pytest.mark.parametrize("c", [0.1, 1.0, 10.0])

@@ -208,14 +208,16 @@ def _probe(build: Any, cfg: RouterConfig, where: str) -> Any:
     """
     first = {**cfg.params, **expand_grid(cfg.grid)[0]}
     errors: list[str] = []
-    for params in ({}, first) if first else ({},):
+    # The configured values first: a part named in params (quality: ...) decides
+    # which nested keys (quality__alpha) exist; no parameters as the fallback.
+    for params in (first, {}) if first else ({},):
         try:
             return build(cfg.name, **params)
         except (ConfigError, KeyError, ValueError, ImportError, AttributeError, TypeError) as exc:
             errors.append(str(exc.args[0] if exc.args else exc))
-    if first and "rejected its parameters" in errors[0]:
+    if first and "rejected its parameters" in errors[-1]:
         return None  # required parameters, and the configured ones fail: checked per combination
-    raise ConfigError(f"{where}.name: {errors[0]}")
+    raise ConfigError(f"{where}.name: {errors[-1]}")
 
 
 def _accepted_params(router: Any) -> set[str]:
@@ -225,6 +227,40 @@ def _accepted_params(router: Any) -> set[str]:
         return set(router.get_params())
     except Exception:  # a plug-in without get_params: trust the config
         return set()
+
+
+def check_values(router: Any, cfg: RouterConfig, where: str) -> None:
+    """Every configured parameter and grid value against the router's declared constraints.
+
+    A bad value fails here, before any work, with its key path
+    (``routers[0].grid.n_neighbors[1]: n_neighbors must be an integer >= 1, got 0``),
+    the same rule `fit` would apply later in a worker.
+    """
+    from routerbench.routers.params import check_param
+
+    if router is None:
+        return
+    try:
+        stored = router.get_params(deep=True)
+    except Exception:  # a plug-in without the parameter contract: nothing declared
+        return
+
+    def resolved(key: str, value: Any) -> bool:
+        # A factory turned a spec into a part (quality: "pkg.mod:Class"): the part is
+        # what the router holds and what its constraints are about.
+        return isinstance(value, str) and key in stored and not isinstance(stored[key], str)
+
+    for key, value in cfg.params.items():
+        problem = check_param(router, key, stored[key] if resolved(key, value) else value)
+        if problem:
+            raise ConfigError(f"{where}.params.{key}: {problem}")
+    for key, values in cfg.grid.items():
+        for j, value in enumerate(values):
+            if resolved(key, value):
+                continue  # built and checked per combination below
+            problem = check_param(router, key, value)
+            if problem:
+                raise ConfigError(f"{where}.grid.{key}[{j}]: {problem}")
 
 
 def get_router(spec: str, **params: Any) -> Any:
@@ -256,6 +292,7 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
                             f"{where}.{section}.{key}: {cfg.name} has no parameter {key!r} "
                             f"(expected one of {', '.join(sorted(accepted))})"
                         )
+        check_values(probe, cfg, where)
         seed_param = next((p for p in SEED_PARAMS if p in accepted), None)
         if seed_param and (seed_param in cfg.params or seed_param in cfg.grid):
             seed_param = None  # the user fixed it: one run, no seed sweep
@@ -265,9 +302,16 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
             "text": config.embedding.text,
             "max_settings": config.max_settings,
         }
+        given = cfg.params | cfg.grid
         for key, value in defaults.items():
-            if value is not None and key in accepted and key not in cfg.params | cfg.grid:
+            if value is None:
+                continue
+            if key in accepted and key not in given:
                 inject[key] = value
+            elif f"features__{key}" in accepted and not any(
+                k == "features" or k == f"features__{key}" for k in given
+            ):
+                inject[f"features__{key}"] = value  # a composed router's features part
         combos = expand_grid(cfg.grid)
         seeds = tuple(cfg.seeds if cfg.seeds is not None else config.seeds)
         for combo in combos:

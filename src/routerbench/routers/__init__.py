@@ -1,38 +1,79 @@
-"""Routers: the contract, baselines, predictive routers, the cascade, rerank, and plug-ins.
+"""Routers: the contract, baselines, predictive routers composed from parts, cascade, rerank.
 
-`get_router(spec)` builds any of them by name; `check_router` checks one against the contract.
+`get_router(spec)` builds any of them by name; `check_router` checks one against the
+contract; `save_router` / `load_router` (in `routerbench.routers.artifact`) store one.
 """
 
-from routerbench.routers.base import PredictiveRouter, Router, clone
+from routerbench.routers.base import Router, clone
 from routerbench.routers.baselines import (
     OracleRouter,
     RandomRouter,
     SingleModelRouter,
+    TrainedZeroRouter,
     ZeroRouterBaseline,
 )
-from routerbench.routers.checks import RouterCheckError, check_bench, check_router
+from routerbench.routers.checks import (
+    RouterCheckError,
+    check_bench,
+    check_router,
+    parametrize_with_router_checks,
+    router_checks,
+)
+from routerbench.routers.composed import ComposedRouter
 from routerbench.routers.control import PriorRouter
-from routerbench.routers.logistic import FactorRouter, LogisticRouter
-from routerbench.routers.paper import KNNRouter, MLPRouter, SVRRouter
-from routerbench.routers.predictive import EmbeddingRouter, WtpRouter
+from routerbench.routers.costs import CostModel
+from routerbench.routers.features import PromptFeatures
+from routerbench.routers.params import ContractError, RouterTags, router_tags
+from routerbench.routers.predictive import PredictiveRouter, WtpRouter
+from routerbench.routers.presets import (
+    FactorRouter,
+    KNNRouter,
+    LogisticRouter,
+    MLPRouter,
+    SVRRouter,
+)
+from routerbench.routers.quality import (
+    EstimatorQuality,
+    FactorQuality,
+    KNNQuality,
+    LogisticQuality,
+    MLPQuality,
+    QualityModel,
+    SVRQuality,
+)
+from routerbench.routers.ranking import NotPredictiveError, Ranking
 from routerbench.routers.registry import available, get_router, register, unregister
 from routerbench.routers.wtp import PAPER_LAMBDAS, WtpPath, wtp_choice, wtp_path, wtp_rank
 
 __all__ = [
     "PAPER_LAMBDAS",
-    "EmbeddingRouter",
+    "ComposedRouter",
+    "ContractError",
+    "CostModel",
+    "EstimatorQuality",
+    "FactorQuality",
     "FactorRouter",
+    "KNNQuality",
     "KNNRouter",
+    "LogisticQuality",
     "LogisticRouter",
+    "MLPQuality",
     "MLPRouter",
+    "NotPredictiveError",
     "OracleRouter",
     "PredictiveRouter",
     "PriorRouter",
+    "PromptFeatures",
+    "QualityModel",
     "RandomRouter",
+    "Ranking",
     "Router",
     "RouterCheckError",
+    "RouterTags",
+    "SVRQuality",
     "SVRRouter",
     "SingleModelRouter",
+    "TrainedZeroRouter",
     "WtpPath",
     "WtpRouter",
     "ZeroRouterBaseline",
@@ -41,7 +82,10 @@ __all__ = [
     "check_router",
     "clone",
     "get_router",
+    "parametrize_with_router_checks",
     "register",
+    "router_checks",
+    "router_tags",
     "unregister",
     "wtp_choice",
     "wtp_path",

@@ -10,37 +10,56 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import NotFittedError
+from routerbench.routers.params import (
+    Params,
+    RouterTags,
+    changed_params,
+    short_value,
+    validate_params,
+)
 
 
-class Router(ABC):
+class Router(Params, ABC):
     """Base class of every router.
 
     Subclasses implement `fit` and `route`, and list the knob settings worth
     sweeping in `settings` (e.g. willingness-to-pay values, cascade thresholds).
     `sweep` turns a test benchmark into one Decision per setting; predictive
     routers override it to compute their estimates once, not once per setting.
+
+    Parameters follow scikit-learn (`Params`): the constructor names and stores
+    them, `get_params(deep=True)` / `set_params` reach parts as ``part__param``,
+    `parameter_constraints` declares the allowed values (checked by `fit` via
+    `_validate_params` and by the config planner), and `__router_tags__`
+    declares what the router reads (`RouterTags`).
     """
 
     #: Short family name used in reports ("knn", "cascade", ...).
     name: str = "router"
+    #: Parameters a report label never shows (runtime plumbing, not a setting).
+    label_skips: tuple[str, ...] = ("cache", "embedder", "text", "max_settings", "lambdas")
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters (scikit-learn style), read from attributes of the same name."""
-        import inspect
+    @property
+    def label(self) -> str:
+        """Report label naming the setting: the family, plus parameters off their defaults."""
+        try:
+            changed = changed_params(self, self.label_skips)
+        except Exception:
+            return self.name
+        if not changed:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={short_value(v)}' for k, v in changed.items())})"
 
-        sig = inspect.signature(type(self).__init__)
-        return {
-            p: getattr(self, p)
-            for p in sig.parameters
-            if p != "self"
-            and sig.parameters[p].kind
-            not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        }
+    def __router_tags__(self) -> RouterTags:
+        """What this router reads and sweeps; subclasses `dataclasses.replace` what differs."""
+        return RouterTags()
+
+    def _validate_params(self) -> None:
+        """Refuse a parameter outside its declared constraints (one ConfigError line)."""
+        validate_params(self)
 
     @abstractmethod
     def fit(self, train: Benchmark) -> Router:
@@ -59,6 +78,29 @@ class Router(ABC):
         for setting in self.settings(test):
             yield self.route(test, **setting)
 
+    def rank_prompts(
+        self,
+        texts: Sequence[str],
+        willingness_to_pay: float,
+        *,
+        tasks: Sequence[str] | None = None,
+        datasets: Sequence[str] | None = None,
+    ) -> Any:
+        """Rank models per prompt from text alone: only predictive routers can.
+
+        Raises
+        ------
+        NotPredictiveError
+            Always, here: this router decides from something other than
+            per-prompt estimates (a fixed model, a budget mix, the test outcomes).
+        """
+        from routerbench.routers.ranking import NotPredictiveError
+
+        raise NotPredictiveError(
+            f"{type(self).__name__} ({self.name!r}) is not a predictive router: it has no "
+            "per-prompt quality and cost estimates, so it cannot rank prompts from their text"
+        )
+
     def _check_fitted(self) -> None:
         fitted = [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]
         if not fitted:
@@ -74,35 +116,13 @@ class Router(ABC):
             )
 
 
-class PredictiveRouter(Router):
-    """A router that estimates quality (and cost) per prompt and model, then decides.
+def clone(router: Any) -> Any:
+    """A fresh, unfitted copy with the same parameters, parts cloned recursively.
 
-    `predict_quality` returns P̂ ``[n_prompts, n_models]``; `predict_cost` returns
-    ĉ of the same shape. Exposing scores, not only the argmax, lets cascades,
-    fallbacks, explanations and the HTTP server reuse them.
+    scikit-learn's `clone`: parameters that are objects with `get_params` are
+    cloned, others deep-copied, and the constructor must store every parameter
+    unchanged (it raises ``RuntimeError`` naming the parameter otherwise).
     """
+    from sklearn.base import clone as sklearn_clone
 
-    @abstractmethod
-    def predict_quality(self, test: Benchmark) -> np.ndarray:
-        """Estimated quality P̂[i, j] of model j on prompt i."""
-
-    def predict_cost(self, test: Benchmark) -> np.ndarray:
-        """Estimated cost ĉ[i, j]; default: the model's mean cost per prompt on train."""
-        self._check_fitted()
-        mean_cost = np.asarray(self.mean_cost_)
-        return np.broadcast_to(mean_cost, (test.n_prompts, len(mean_cost))).copy()
-
-    def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
-        """Models ordered best first per prompt by λ·P̂ − ĉ, ``[n_prompts, n_models]``.
-
-        Ties go to the cheaper ĉ, then the lower index, as in willingness-to-pay
-        routing, so column 0 is always the model `route` picks at that λ.
-        """
-        from routerbench.routers.wtp import wtp_rank
-
-        return wtp_rank(self.predict_quality(test), self.predict_cost(test), willingness_to_pay)
-
-
-def clone(router: Router) -> Router:
-    """A fresh, unfitted router with the same constructor parameters (scikit-learn's `clone`)."""
-    return type(router)(**router.get_params())
+    return sklearn_clone(router)

@@ -7,7 +7,7 @@ router has learned nothing about the prompts; none can beat the Oracle.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
+from routerbench.routers.params import Constraints, Interval, OneOf, Options, RouterTags
 
 
 def _require_models(train: Benchmark, who: str) -> None:
@@ -26,6 +27,9 @@ class SingleModelRouter(Router):
     """Send every prompt to one model (by name, or by index into the training models)."""
 
     name = "single"
+    parameter_constraints: ClassVar[Constraints] = {
+        "model": [OneOf((str,), "a model name"), Interval("int", 0)]
+    }
 
     def __init__(self, model: str | int = 0) -> None:
         self.model = model
@@ -35,6 +39,7 @@ class SingleModelRouter(Router):
         return f"single:{self.model}"
 
     def fit(self, train: Benchmark) -> SingleModelRouter:
+        self._validate_params()
         _require_models(train, "SingleModelRouter")
         if isinstance(self.model, str):
             if self.model not in train.models:
@@ -63,11 +68,17 @@ class RandomRouter(Router):
     """Each prompt to a model drawn uniformly at random (seeded): a no-information control."""
 
     name = "random"
+    parameter_constraints: ClassVar[Constraints] = {"seed": [Interval("int", 0)]}
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
+    def __router_tags__(self) -> RouterTags:
+        # Draws by row: a prompt's model depends on its position in the test set.
+        return RouterTags(depends_on_test_set=True)
+
     def fit(self, train: Benchmark) -> RandomRouter:
+        self._validate_params()
         _require_models(train, "RandomRouter")
         self.models_ = train.models
         return self
@@ -81,7 +92,7 @@ class RandomRouter(Router):
         return Decision(choice, label=self.name, params={"seed": s})
 
 
-class ZeroRouterBaseline(Router):
+class TrainedZeroRouter(Router):
     """The Zero router fitted on train: random mixtures of adjacent models on the train NDCH.
 
     Fitted on each model's mean cost per prompt and mean quality on train
@@ -94,14 +105,20 @@ class ZeroRouterBaseline(Router):
     """
 
     name = "zero"
+    parameter_constraints: ClassVar[Constraints] = {"seed": [Interval("int", 0)]}
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def fit(self, train: Benchmark) -> ZeroRouterBaseline:
+    def __router_tags__(self) -> RouterTags:
+        # The budget mix draws a seeded share of the test prompts: it depends on the set.
+        return RouterTags(depends_on_test_set=True, sweep_knob="budget")
+
+    def fit(self, train: Benchmark) -> TrainedZeroRouter:
         from routerbench.frontier import zero_router
 
-        _require_models(train, "ZeroRouterBaseline")
+        self._validate_params()
+        _require_models(train, "TrainedZeroRouter")
         q = np.nanmean(train.quality, axis=0)
         c = np.nanmean(train.cost, axis=0)
         bad = np.flatnonzero(np.isnan(q) | np.isnan(c))
@@ -139,15 +156,18 @@ class OracleRouter(Router):
     """
 
     name = "oracle"
+    parameter_constraints: ClassVar[Constraints] = {
+        "no_correct": [Options(("cheapest", "zero-cost"))]
+    }
 
     def __init__(self, no_correct: str = "cheapest") -> None:
         self.no_correct = no_correct
 
+    def __router_tags__(self) -> RouterTags:
+        return RouterTags(reads_test_outcomes=True)
+
     def fit(self, train: Benchmark) -> OracleRouter:
-        if self.no_correct not in ("cheapest", "zero-cost"):
-            raise ConfigError(
-                f"no_correct must be 'cheapest' or 'zero-cost', got {self.no_correct!r}"
-            )
+        self._validate_params()
         self.models_ = train.models
         return self
 
@@ -159,3 +179,7 @@ class OracleRouter(Router):
         # -1 (no answer, no cost) only under no_correct="zero-cost".
         choice = oracle_choice(test.quality, test.cost, no_correct=self.no_correct)  # type: ignore[arg-type]
         return Decision(choice, label=self.name, params={"no_correct": self.no_correct})
+
+
+#: The name this class had before; `routerbench.frontier.ZeroRouter` is the curve it fits.
+ZeroRouterBaseline = TrainedZeroRouter

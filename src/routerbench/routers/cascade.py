@@ -18,6 +18,7 @@ from routerbench.decision import NO_ANSWER, Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
 from routerbench.routers.costs import dataset_rows, group_means
+from routerbench.routers.params import RouterTags
 
 #: The paper's per-prompt budgets T in dollars (withmartian/routerbench,
 #: configs/evaluate_routers.yaml, ``max_cost_per_response_list``).
@@ -201,6 +202,10 @@ class CascadeRouter(Router):
     """
 
     name = "cascade"
+
+    def __router_tags__(self) -> RouterTags:
+        # The judge is simulated from the test quality, its errors drawn by row.
+        return RouterTags(reads_test_outcomes=True, depends_on_test_set=True, sweep_knob="budget")
 
     def __init__(
         self,

@@ -1,12 +1,14 @@
-"""`check_router`: the router contract as executable checks, like scikit-learn's check_estimator.
+"""The router contract as executable checks, like scikit-learn's ``check_estimator``.
 
-Run it on any router (built-in or your own) to learn, with a named failing check,
-where it breaks the contract the evaluation code relies on.
+One function per check; `check_router` runs them all and names the first failure,
+`parametrize_with_router_checks` makes each one its own pytest test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import pickle
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,8 @@ import pandas as pd
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import NO_ANSWER, Decision
 from routerbench.errors import NotFittedError
-from routerbench.routers.base import PredictiveRouter, Router, clone
+from routerbench.routers.base import Router, clone
+from routerbench.routers.params import ContractError, param_constraints, router_tags
 
 #: Settings compared one by one between `sweep` and `route` (the rest only for shape).
 _MAX_COMPARED = 8
@@ -141,7 +144,7 @@ def _same_decision(a: Decision, b: Decision) -> bool:
     return bool(np.array_equal(ca, cb))
 
 
-def _check_predictive(router: PredictiveRouter, test: Benchmark, lambdas: list[float]) -> None:
+def _check_predictive(router: Any, test: Benchmark, lambdas: list[float]) -> None:
     n, m = test.shape
     p = np.asarray(router.predict_quality(test))
     c = np.asarray(router.predict_cost(test))
@@ -166,40 +169,65 @@ def _check_predictive(router: PredictiveRouter, test: Benchmark, lambdas: list[f
         routed = router.route(test, willingness_to_pay=lam).choice
         if not np.array_equal(routed, order[:, 0]):
             raise _fail("predictive", f"route(willingness_to_pay={lam}) disagrees with rank[:, 0]")
+        ranking = router.rank_prompts(
+            test.prompts["prompt"].tolist(), lam, tasks=test.prompts["task"].tolist()
+        )
+        if not np.array_equal(np.asarray(ranking.choice), routed):
+            raise _fail(
+                "predictive",
+                f"rank_prompts(texts, {lam}) picks other models than route(test) on the same "
+                "prompts: the serving path and the benchmark path diverge",
+            )
 
 
-def check_router(
-    router_or_factory: Router | Callable[[], Router],
-    bench: Benchmark | None = None,
-) -> list[str]:
-    """Run the router contract's checks; raise `RouterCheckError` naming the first failure.
+# --------------------------------------------------------------------------- the checks
+@dataclass
+class CheckContext:
+    """What every check receives: a factory of fresh routers and a train/test split."""
 
-    Parameters
-    ----------
-    router_or_factory
-        A Router instance (fresh copies are made with `clone`), a Router
-        subclass constructible without arguments, or a zero-argument factory.
-    bench
-        Benchmark to split 60/40 into train and test (default `check_bench()`).
+    make: Callable[[], Router]
+    train: Benchmark
+    test: Benchmark
+    _fitted: Router | None = field(default=None, repr=False)
+    _snaps: tuple[Any, Any] | None = field(default=None, repr=False)
 
-    Returns
-    -------
-    list of str
-        Names of the checks that ran and passed.
-    """
-    make = _factory(router_or_factory)
-    bench = check_bench() if bench is None else bench
-    cut = max(1, round(bench.n_prompts * 0.6))
-    train = bench.subset(np.arange(cut))
-    test = bench.subset(np.arange(cut, bench.n_prompts))
-    passed: list[str] = []
+    def __post_init__(self) -> None:
+        # Taken before any check runs, so a router mutating the benchmarks in any
+        # earlier check is still caught by `no-mutation`.
+        self._snaps = (_snapshot(self.train), _snapshot(self.test))
 
-    # params: the constructor stores parameters only, and get_params round-trips.
-    router = make()
-    if not isinstance(router, Router):
-        raise _fail("params", f"factory returned {type(router).__name__}, not a Router")
+    def fresh(self) -> Router:
+        router = self.make()
+        if not isinstance(router, Router):
+            raise _fail("params", f"factory returned {type(router).__name__}, not a Router")
+        return router
+
+    def fitted(self) -> Router:
+        """A router fitted on `train` (fitted once, shared by read-only checks)."""
+        if self._fitted is None:
+            self._fitted = self.fresh().fit(self.train)
+        return self._fitted
+
+    def settings(self, router: Router) -> list[Mapping[str, Any]]:
+        settings = list(router.settings(self.test))
+        if not settings or not all(isinstance(s, Mapping) for s in settings):
+            raise _fail("sweep", "settings(test) must be a non-empty list of mappings")
+        return settings
+
+    def compared(self, router: Router) -> list[Mapping[str, Any]]:
+        settings = self.settings(router)
+        step = max(1, len(settings) // _MAX_COMPARED)
+        return settings[::step]
+
+
+def check_params(ctx: CheckContext) -> None:
+    """The constructor stores its parameters only; get_params, set_params, clone and repr work."""
+    router = ctx.fresh()
     try:
-        params = router.get_params()
+        params = router.get_params(deep=False)
+        deep = router.get_params(deep=True)
+    except ContractError as exc:
+        raise _fail("params", str(exc)) from None
     except Exception as exc:
         raise _fail(
             "params",
@@ -212,35 +240,83 @@ def check_router(
     extra = [k for k in vars(router) if not k.startswith("_") and k not in params]
     if extra:
         raise _fail("params", f"constructor set attributes that are not parameters: {extra}")
-    again = type(router)(**params).get_params()
+    if not set(params) <= set(deep):
+        raise _fail("params", "get_params(deep=True) must include every get_params(deep=False) key")
+    again = type(router)(**params).get_params(deep=False)
     if not _same_params(params, again):
         raise _fail("params", f"get_params does not round-trip: {params} vs {again}")
-    passed.append("params")
-
-    # not-fitted: routing before fit is an error, not a silent default.
     try:
-        router.route(test)
+        twin = clone(router)
+    except Exception as exc:
+        raise _fail("params", f"clone failed ({type(exc).__name__}: {exc})") from None
+    if type(twin) is not type(router) or not _same_params(params, twin.get_params(deep=False)):
+        raise _fail("params", "clone(router) has other parameters than the router")
+    if params:
+        key, value = next(iter(params.items()))
+        if twin.set_params(**{key: value}) is not twin:
+            raise _fail("params", "set_params must return self")
+    text = repr(router)
+    if not isinstance(text, str) or not text.startswith(type(router).__name__):
+        raise _fail("params", f"repr should start with the class name, got {text!r}")
+
+
+def check_constraints(ctx: CheckContext) -> None:
+    """Declared parameter constraints accept the router's own default parameters."""
+    router = ctx.fresh()
+    constraints = param_constraints(router)
+    params = router.get_params(deep=False)
+    unknown = sorted(set(constraints) - set(params) - {"quality", "features"})
+    if unknown and type(router)._param_names():
+        raise _fail("constraints", f"constraints declared for unknown parameters {unknown}")
+    from routerbench.routers.params import check_param
+
+    for key, value in params.items():
+        problem = check_param(router, key, value)
+        if problem:
+            raise _fail("constraints", f"the factory's own value is refused: {problem}")
+
+
+def check_not_fitted(ctx: CheckContext) -> None:
+    """Routing before fit raises NotFittedError, not a silent default."""
+    router = ctx.fresh()
+    try:
+        router.route(ctx.test)
     except NotFittedError:
-        pass
+        return
     except Exception as exc:
         raise _fail("not-fitted", f"route before fit raised {type(exc).__name__}: {exc}") from exc
-    else:
-        raise _fail("not-fitted", "route before fit did not raise NotFittedError")
-    passed.append("not-fitted")
+    raise _fail("not-fitted", "route before fit did not raise NotFittedError")
 
-    snap_train, snap_test = _snapshot(train), _snapshot(test)
-    fitted = router.fit(train)
-    if fitted is not router:
+
+def check_fit_returns_self(ctx: CheckContext) -> None:
+    """fit returns the router itself."""
+    router = ctx.fresh()
+    if router.fit(ctx.train) is not router:
         raise _fail("fit-returns-self", "fit must return self")
-    passed.append("fit-returns-self")
 
-    settings = list(router.settings(test))
-    if not settings or not all(isinstance(s, Mapping) for s in settings):
-        raise _fail("sweep", "settings(test) must be a non-empty list of mappings")
-    first = _check_decision(router.route(test, **settings[0]), test, "route")
-    passed.append("route")
 
-    decisions = [_check_decision(d, test, "sweep") for d in router.sweep(test)]
+def check_fit_keeps_params(ctx: CheckContext) -> None:
+    """fit leaves the parameters as they were given (learned state goes in `name_`)."""
+    router = ctx.fresh()
+    before = router.get_params(deep=False)
+    router.fit(ctx.train)
+    after = router.get_params(deep=False)
+    if not _same_params(before, after):
+        changed = sorted(k for k in before if not _same_params({k: before[k]}, {k: after[k]}))
+        raise _fail("fit-keeps-params", f"fit changed the parameters {changed}")
+
+
+def check_route(ctx: CheckContext) -> None:
+    """route returns a well-formed Decision (shapes, indices in range, chosen ⊆ called)."""
+    router = ctx.fitted()
+    _check_decision(router.route(ctx.test, **ctx.settings(router)[0]), ctx.test, "route")
+
+
+def check_sweep(ctx: CheckContext) -> None:
+    """One decision per setting, with the setting as its params, each equal to route(**setting)."""
+    router = ctx.fitted()
+    settings = ctx.settings(router)
+    decisions = [_check_decision(d, ctx.test, "sweep") for d in router.sweep(ctx.test)]
     if len(decisions) != len(settings):
         raise _fail("sweep", f"sweep gave {len(decisions)} decisions for {len(settings)} settings")
     step = max(1, len(settings) // _MAX_COMPARED)
@@ -251,45 +327,282 @@ def check_router(
                 f"decision {k} has params {dict(decisions[k].params)}, "
                 f"expected the setting {dict(settings[k])}",
             )
-        direct = router.route(test, **settings[k])
+        direct = router.route(ctx.test, **settings[k])
         if not _same_decision(direct, decisions[k]):
             raise _fail("sweep", f"sweep decision {k} differs from route(**{dict(settings[k])})")
-    passed.append("sweep")
 
-    twin = make().fit(train)
-    for k in range(0, len(settings), step):
-        if not _same_decision(twin.route(test, **settings[k]), router.route(test, **settings[k])):
-            raise _fail("deterministic", f"two fits on the same data disagree at {settings[k]}")
-    if not _same_decision(twin.route(test, **settings[0]), first):
-        raise _fail("deterministic", "a refit router routes differently")
-    passed.append("deterministic")
 
-    _check_unchanged(train, snap_train)
-    _check_unchanged(test, snap_test)
-    passed.append("no-mutation")
+def _state(router: Router) -> dict[str, bytes]:
+    out = {}
+    for k, v in vars(router).items():
+        if k.endswith("_") and not k.startswith("__"):
+            try:
+                out[k] = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:
+                out[k] = repr(v).encode()
+    return out
 
-    rows = np.arange(0, test.n_prompts, 2)
-    part = test.subset(rows)
-    _check_decision(router.route(part, **settings[0]), part, "subset")
-    passed.append("subset")
 
-    if test.n_models >= 2:
-        shuffled = test.subset(models=list(reversed(test.models)))
-        try:
-            router.route(shuffled, **settings[0])
-        except (ValueError, KeyError):
-            pass
-        else:
-            raise _fail("models", "routing a benchmark with other (reordered) models did not raise")
-        passed.append("models")
+def check_route_keeps_router(ctx: CheckContext) -> None:
+    """Routing and sweeping change neither the parameters nor the learned state."""
+    router = ctx.fresh().fit(ctx.train)
+    params, state = router.get_params(deep=False), _state(router)
+    for setting in ctx.compared(router):
+        router.route(ctx.test, **setting)
+    for _ in router.sweep(ctx.test):
+        pass
+    if not _same_params(params, router.get_params(deep=False)):
+        raise _fail("route-keeps-router", "routing changed the router's parameters")
+    after = _state(router)
+    changed = sorted(k for k in set(state) | set(after) if state.get(k) != after.get(k))
+    if changed:
+        raise _fail("route-keeps-router", f"routing changed learned state {changed}")
 
-    if isinstance(router, PredictiveRouter):
-        lambdas = [0.0, 1.0]
-        lambdas += [
-            float(s["willingness_to_pay"])
-            for s in settings[::step]
-            if s.get("willingness_to_pay") is not None
-        ]
-        _check_predictive(router, test, lambdas)
-        passed.append("predictive")
+
+def check_deterministic(ctx: CheckContext) -> None:
+    """Two fits on the same data route identically."""
+    router, twin = ctx.fitted(), ctx.fresh().fit(ctx.train)
+    for setting in ctx.compared(router):
+        if not _same_decision(twin.route(ctx.test, **setting), router.route(ctx.test, **setting)):
+            raise _fail("deterministic", f"two fits on the same data disagree at {dict(setting)}")
+
+
+def check_no_mutation(ctx: CheckContext) -> None:
+    """Fitting and routing leave the train and test benchmarks unchanged."""
+    snap_train, snap_test = ctx._snaps  # type: ignore[misc]
+    router = ctx.fresh().fit(ctx.train)
+    for _ in router.sweep(ctx.test):
+        pass
+    _check_unchanged(ctx.train, snap_train)
+    _check_unchanged(ctx.test, snap_test)
+
+
+def check_pickle(ctx: CheckContext) -> None:
+    """A pickled and unpickled fitted router routes exactly like the original."""
+    router = ctx.fitted()
+    try:
+        twin = pickle.loads(pickle.dumps(router, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise _fail("pickle", f"the fitted router does not pickle ({reason})") from None
+    for setting in ctx.compared(router):
+        if not _same_decision(twin.route(ctx.test, **setting), router.route(ctx.test, **setting)):
+            raise _fail("pickle", f"the unpickled router routes differently at {dict(setting)}")
+
+
+def check_subset(ctx: CheckContext) -> None:
+    """A subset of the test prompts routes; unless tagged `depends_on_test_set`, each prompt
+    keeps its model (a prompt's decision cannot depend on which others are tested)."""
+    router = ctx.fitted()
+    rows = np.arange(0, ctx.test.n_prompts, 2)
+    part = ctx.test.subset(rows)
+    setting = ctx.settings(router)[0]
+    sub = _check_decision(router.route(part, **setting), part, "subset")
+    if router_tags(router).depends_on_test_set:
+        return
+    full = router.route(ctx.test, **setting)
+    if not np.array_equal(sub.choice, full.choice[rows]):
+        raise _fail(
+            "subset",
+            "routing a subset of the test prompts changed their models; tag the router "
+            "depends_on_test_set if its decisions really depend on the other prompts",
+        )
+
+
+def check_models(ctx: CheckContext) -> None:
+    """A test benchmark with other (reordered) models is refused."""
+    if ctx.test.n_models < 2:
+        return
+    router = ctx.fitted()
+    shuffled = ctx.test.subset(models=list(reversed(ctx.test.models)))
+    try:
+        router.route(shuffled, **ctx.settings(router)[0])
+    except (ValueError, KeyError):
+        return
+    raise _fail("models", "routing a benchmark with other (reordered) models did not raise")
+
+
+def permuted_outcomes(test: Benchmark, seed: int = 0) -> Benchmark:
+    """`test` with the rows of quality and cost shuffled among its prompts (prompts unchanged).
+
+    A router that decides from the prompts alone routes it exactly like `test`.
+    """
+    rng = np.random.default_rng(seed)
+    n = test.n_prompts
+    perm = np.roll(np.arange(n), 1 + int(rng.integers(0, max(n - 1, 1))))  # no fixed point
+    flip = rng.permutation(test.n_models)
+    quality = test.quality[perm][:, flip]
+    cost = test.cost[perm][:, flip]
+    return Benchmark(test.prompts.copy(), test.models, quality, cost, source=test.source)
+
+
+def check_outcome_blind(ctx: CheckContext) -> None:
+    """Unless tagged `reads_test_outcomes`, permuting the test quality and cost changes no
+    setting and no decision: a router may read the test prompts, never their outcomes."""
+    router = ctx.fitted()
+    if router_tags(router).reads_test_outcomes:
+        return
+    other = permuted_outcomes(ctx.test)
+    settings = ctx.settings(router)
+    if list(router.settings(other)) != settings:
+        raise _fail(
+            "outcome-blind",
+            "the settings changed when the test outcomes were permuted: the router reads "
+            "the test quality or cost (tag it reads_test_outcomes if it simulates from them)",
+        )
+    for k, (a, b) in enumerate(zip(router.sweep(ctx.test), router.sweep(other), strict=True)):
+        if not np.array_equal(a.choice, b.choice):
+            raise _fail(
+                "outcome-blind",
+                f"decision {k} ({dict(settings[k])}) changed when the test outcomes were "
+                "permuted: the router reads the test quality or cost (tag it "
+                "reads_test_outcomes if it simulates from them)",
+            )
+
+
+def check_tags(ctx: CheckContext) -> None:
+    """Declared tags are consistent: a sweep knob is in every setting; predictive routers
+    have estimates and rank prompts."""
+    router = ctx.fitted()
+    tags = router_tags(router)
+    if tags.sweep_knob is not None:
+        missing = [s for s in ctx.settings(router) if tags.sweep_knob not in s]
+        if missing:
+            raise _fail(
+                "tags", f"sweep_knob {tags.sweep_knob!r} is not in the setting {dict(missing[0])}"
+            )
+    if tags.predictive:
+        for method in ("rank_prompts", "predict_quality", "predict_cost", "rank"):
+            if not callable(getattr(router, method, None)):
+                raise _fail("tags", f"tagged predictive but has no {method}()")
+
+
+def check_predictive(ctx: CheckContext) -> None:
+    """Predictive routers: finite estimates of the right shape, `rank` sorted by λ·P̂ − ĉ,
+    and route(test) == rank(test)[:, 0] == rank_prompts(texts).choice at several λ."""
+    router = ctx.fitted()
+    if not router_tags(router).predictive:
+        return
+    lambdas = [0.0, 1.0]
+    lambdas += [
+        float(s["willingness_to_pay"])
+        for s in ctx.compared(router)
+        if s.get("willingness_to_pay") is not None
+    ]
+    _check_predictive(router, ctx.test, lambdas)
+
+
+#: Every check, by name, in the order `check_router` runs them.
+CHECKS: dict[str, Callable[[CheckContext], None]] = {
+    "params": check_params,
+    "constraints": check_constraints,
+    "not-fitted": check_not_fitted,
+    "fit-returns-self": check_fit_returns_self,
+    "fit-keeps-params": check_fit_keeps_params,
+    "route": check_route,
+    "sweep": check_sweep,
+    "route-keeps-router": check_route_keeps_router,
+    "deterministic": check_deterministic,
+    "no-mutation": check_no_mutation,
+    "pickle": check_pickle,
+    "subset": check_subset,
+    "models": check_models,
+    "outcome-blind": check_outcome_blind,
+    "tags": check_tags,
+    "predictive": check_predictive,
+}
+
+
+def _context(
+    router_or_factory: Router | Callable[[], Router], bench: Benchmark | None
+) -> CheckContext:
+    make = _factory(router_or_factory)
+    bench = check_bench() if bench is None else bench
+    cut = max(1, round(bench.n_prompts * 0.6))
+    train = bench.subset(np.arange(cut))
+    test = bench.subset(np.arange(cut, bench.n_prompts))
+    return CheckContext(make, train, test)
+
+
+def run_check(name: str, ctx: CheckContext) -> None:
+    """Run one check; any exception it raises becomes a `RouterCheckError` named after it."""
+    if name not in CHECKS:
+        raise KeyError(f"unknown router check {name!r}; known: {', '.join(CHECKS)}")
+    try:
+        CHECKS[name](ctx)
+    except RouterCheckError:
+        raise
+    except Exception as exc:
+        raise _fail(name, f"raised {type(exc).__name__}: {exc}") from exc
+
+
+def router_checks(
+    router_or_factory: Router | Callable[[], Router],
+    bench: Benchmark | None = None,
+    *,
+    only: Sequence[str] | None = None,
+) -> Iterator[tuple[str, Callable[[], None]]]:
+    """(name, zero-argument check) for each check, sharing one fitted router between them."""
+    ctx = _context(router_or_factory, bench)
+    for name in only or list(CHECKS):
+        if name not in CHECKS:
+            raise KeyError(f"unknown router check {name!r}; known: {', '.join(CHECKS)}")
+        yield name, (lambda n=name: run_check(n, ctx))
+
+
+def check_router(
+    router_or_factory: Router | Callable[[], Router],
+    bench: Benchmark | None = None,
+) -> list[str]:
+    """Run every contract check; raise `RouterCheckError` naming the first failure.
+
+    Parameters
+    ----------
+    router_or_factory
+        A Router instance (fresh copies are made with `clone`), a Router
+        subclass constructible without arguments, or a zero-argument factory.
+    bench
+        Benchmark to split 60/40 into train and test (default `check_bench()`).
+
+    Returns
+    -------
+    list of str
+        Names of the checks that ran and passed (tag-gated checks always run;
+        they pass trivially where a tag exempts the router).
+    """
+    passed = []
+    for name, check in router_checks(router_or_factory, bench):
+        check()
+        passed.append(name)
     return passed
+
+
+def parametrize_with_router_checks(
+    factories: Mapping[str, Callable[[], Router]] | Sequence[Callable[[], Router]],
+) -> Any:
+    """A ``pytest.mark.parametrize`` over (router factory, check name): one test per check.
+
+    Use as ``@parametrize_with_router_checks({"mine": MyRouter})`` on a test
+    ``def test_contract(router, check): check_one(router, check)`` — or simply call
+    `run_router_check(router, check)` in it. Each failing check is its own failing test.
+    """
+    import pytest
+
+    items = (
+        factories.items()
+        if isinstance(factories, Mapping)
+        else ((getattr(f, "__name__", f"router{i}"), f) for i, f in enumerate(factories))
+    )
+    cases, ids = [], []
+    for label, factory in items:
+        for name in CHECKS:
+            cases.append((factory, name))
+            ids.append(f"{label}-{name}")
+    return pytest.mark.parametrize(("router", "check"), cases, ids=ids)
+
+
+def run_router_check(
+    router_or_factory: Router | Callable[[], Router], check: str, bench: Benchmark | None = None
+) -> None:
+    """Run the one named check (for tests parametrised with `parametrize_with_router_checks`)."""
+    run_check(check, _context(router_or_factory, bench))

@@ -6,15 +6,16 @@ is what the evaluation itself hands out: read it as the noise floor of a compari
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.errors import ConfigError
-from routerbench.routers.costs import CostModel, group_means
-from routerbench.routers.predictive import WtpRouter, check_lambdas, require_trainable
+from routerbench.routers.composed import require_trainable
+from routerbench.routers.costs import CostModel, dataset_rows, group_means
+from routerbench.routers.params import Constraints, Interval
+from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -28,13 +29,14 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
-def prompt_noise(sample_ids: pd.Series, n_models: int, seed: int) -> np.ndarray:
-    """Standard normal noise ``[n, m]`` that depends only on (sample_id, model, seed).
+def prompt_noise(keys: pd.Series, n_models: int, seed: int) -> np.ndarray:
+    """Standard normal noise ``[n, m]`` that depends only on (key, model, seed).
 
-    Keyed on the prompt's id, not its row, so a prompt gets the same noise in
-    any subset or order of a benchmark (the contract's subset check relies on it).
+    Keyed on the prompt (its text), not its row, so a prompt gets the same noise
+    in any subset or order of a benchmark (the contract's subset check relies on
+    it) and when a server ranks it from its text alone.
     """
-    ids = pd.util.hash_pandas_object(pd.Series(sample_ids, dtype=object), index=False)
+    ids = pd.util.hash_pandas_object(pd.Series(keys, dtype=object), index=False)
     h = ids.to_numpy(dtype=np.uint64)[:, None]
     cols = np.arange(2 * n_models, dtype=np.uint64)[None, :]
     salt = _splitmix(np.array([seed], dtype=np.uint64))
@@ -44,7 +46,7 @@ def prompt_noise(sample_ids: pd.Series, n_models: int, seed: int) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
 
 
-class PriorRouter(WtpRouter):
+class PriorRouter(PredictiveRouter):
     """P̂[i, j] = model j's train mean quality in prompt i's dataset, plus N(0, noise²) per cell.
 
     With ``noise=0`` every prompt of a dataset gets the same estimates, so the
@@ -56,6 +58,11 @@ class PriorRouter(WtpRouter):
     """
 
     name = "prior"
+    parameter_constraints: ClassVar[Constraints] = {
+        **LAMBDA_CONSTRAINTS,
+        "noise": [Interval("real", 0.0)],
+        "seed": [Interval("int", 0)],
+    }
 
     def __init__(
         self,
@@ -75,9 +82,7 @@ class PriorRouter(WtpRouter):
         return f"prior(noise={self.noise})"
 
     def fit(self, train: Benchmark) -> PriorRouter:
-        check_lambdas(self.lambdas)
-        if not np.isfinite(self.noise) or self.noise < 0:
-            raise ConfigError(f"noise must be finite and >= 0, got {self.noise}")
+        self._validate_params()
         require_trainable(train, "PriorRouter")
         self.datasets_ = tuple(train.datasets)
         labels = train.prompts["dataset"].to_numpy()
@@ -87,10 +92,10 @@ class PriorRouter(WtpRouter):
         self._memo = None
         return self
 
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        lookup = {d: k for k, d in enumerate(self.datasets_)}
-        rows = [lookup.get(d, len(self.datasets_)) for d in test.prompts["dataset"]]
-        p = self.quality_table_[np.asarray(rows, dtype=np.intp)]
+    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        rows = dataset_rows(self.datasets_, prompts["dataset"].to_numpy())
+        p = self.quality_table_[rows]
         if self.noise > 0:
-            p = p + self.noise * prompt_noise(test.prompts["sample_id"], test.n_models, self.seed)
-        return p, self.cost_model_.predict(test)
+            m = self.quality_table_.shape[1]
+            p = p + self.noise * prompt_noise(prompts["prompt"].astype(str), m, self.seed)
+        return p, self.cost_model_.predict(prompts)

@@ -6,11 +6,15 @@ Three estimators: the train mean per dataset (default), a per-prompt regressor
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import PAPER_TOKEN_PRICES
 from routerbench.errors import ConfigError, DataError
+from routerbench.routers.features import Prompts, prompts_of
+from routerbench.routers.params import Constraints, Interval, Options, Params
 
 COST_KINDS: tuple[str, ...] = ("mean", "regress", "legacy")
 
@@ -63,7 +67,7 @@ def dataset_rows(names: tuple[str, ...], labels: np.ndarray) -> np.ndarray:
     return codes[inverse]
 
 
-class CostModel:
+class CostModel(Params):
     """Fitted estimator of ĉ[i, j] (dollars per call) for the prompts of a benchmark.
 
     Parameters
@@ -80,14 +84,19 @@ class CostModel:
         Ridge penalty of ``"regress"``.
     """
 
+    parameter_constraints: ClassVar[Constraints] = {
+        "kind": [Options(COST_KINDS)],
+        "alpha": [Interval("real", 0.0)],
+    }
+
     def __init__(self, kind: str = "mean", *, alpha: float = 1.0) -> None:
-        if kind not in COST_KINDS:
-            raise ConfigError(f"cost must be one of {COST_KINDS}, got {kind!r}")
         self.kind = kind
-        self.alpha = float(alpha)
+        self.alpha = alpha
 
     def fit(self, train: Benchmark, features: np.ndarray | None = None) -> CostModel:
         """Learn from train costs (and `features` ``[n, d]`` for ``"regress"``)."""
+        if self.kind not in COST_KINDS:
+            raise ConfigError(f"cost must be one of {COST_KINDS}, got {self.kind!r}")
         c = train.cost
         measured = ~np.isnan(c)
         empty = ~measured.any(axis=0)
@@ -107,10 +116,11 @@ class CostModel:
             self._fit_regression(train, features)
         return self
 
-    def _design(self, bench: Benchmark, features: np.ndarray | None) -> np.ndarray:
+    def _design(self, bench: Prompts, features: np.ndarray | None) -> np.ndarray:
         if features is None:
             raise ValueError("cost='regress' needs prompt features")
-        length = np.log1p(bench.prompts["prompt"].str.len().to_numpy(dtype=float))[:, None]
+        prompts = prompts_of(bench)["prompt"].astype(str)
+        length = np.log1p(prompts.str.len().to_numpy(dtype=float))[:, None]
         base = self._dataset_rows(bench)
         # Dataset means in log space carry most of the signal; features refine it.
         log_mean = np.log(np.maximum(self.table_[base], 1e-12))
@@ -128,22 +138,27 @@ class CostModel:
         smear = []
         for j in range(c.shape[1]):  # one small ridge per model
             ok = ~np.isnan(c[:, j])
-            reg = Ridge(alpha=self.alpha).fit(x[ok], log_c[ok, j])
+            reg = Ridge(alpha=float(self.alpha)).fit(x[ok], log_c[ok, j])
             resid = log_c[ok, j] - reg.predict(x[ok])
             self.regs_.append(reg)
             # Duan's smearing: E[exp(resid)] turns a log-scale fit back into a mean.
             smear.append(float(np.mean(np.exp(resid))))
         self.smear_ = np.array(smear)
 
-    def _dataset_rows(self, bench: Benchmark) -> np.ndarray:
-        return dataset_rows(self.datasets_, bench.prompts["dataset"].to_numpy())
+    def _dataset_rows(self, bench: Prompts) -> np.ndarray:
+        return dataset_rows(self.datasets_, prompts_of(bench)["dataset"].to_numpy())
 
-    def predict(self, bench: Benchmark, features: np.ndarray | None = None) -> np.ndarray:
-        """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token)."""
+    def predict(self, bench: Prompts, features: np.ndarray | None = None) -> np.ndarray:
+        """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token).
+
+        Reads only the prompts table (text and dataset), so a Benchmark and the
+        prompts a server receives get the same estimates.
+        """
         if not hasattr(self, "table_"):
             raise RuntimeError("CostModel.predict called before fit")
         if self.kind == "legacy":
-            return np.broadcast_to(self.index_, (bench.n_prompts, self.index_.size)).copy()
+            n = len(prompts_of(bench))
+            return np.broadcast_to(self.index_, (n, self.index_.size)).copy()
         if self.kind == "mean":
             return self.table_[self._dataset_rows(bench)]
         x = self._design(bench, features)

@@ -7,24 +7,37 @@ any other column a benchmark file may carry (RouterBench files ship the oracle's
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError
+from routerbench.routers.params import Constraints, HasMethods, Interval, OneOf, Options, Params
+
+#: What parts read prompts from: a Benchmark, or its prompts table alone (serving).
+Prompts = Benchmark | pd.DataFrame
 
 
-def resolve_embedder(embedder: Any) -> Any:
+def prompts_of(source: Prompts) -> pd.DataFrame:
+    """The prompts table (``sample_id``, ``task``, ``dataset``, ``prompt``) of a source."""
+    return source.prompts if isinstance(source, Benchmark) else source
+
+
+def resolve_embedder(embedder: Any, dim: int | None = None) -> Any:
     """A fresh, unfitted embedder from a spec string or a copy of an Embedder-like object.
 
     A user's object is deep-copied so fitting a router never fits (mutates)
     the object passed to its constructor: constructor parameters stay parameters.
+    `dim` sets the width of a spec'd back end (``tfidf-svd``, ``hashing``).
     """
     if isinstance(embedder, str):
         from routerbench.embed import get_embedder
 
-        return get_embedder(embedder)
+        return get_embedder(embedder) if dim is None else get_embedder(embedder, dim=dim)
+    if dim is not None:
+        raise ConfigError("features: dim applies to an embedder spec string, not an object")
     if hasattr(embedder, "fit") and hasattr(embedder, "transform"):
         return copy.deepcopy(embedder)
     raise ConfigError(
@@ -33,15 +46,15 @@ def resolve_embedder(embedder: Any) -> Any:
     )
 
 
-def prompt_texts(bench: Benchmark, text: str) -> list[str]:
+def prompt_texts(source: Prompts, text: str) -> list[str]:
     """The texts to embed: whole prompts, or the final question of few-shot prompts."""
     from routerbench.embed.text import prepare_texts
 
-    return prepare_texts(bench.prompts["prompt"].astype(str).tolist(), text)
+    return prepare_texts(prompts_of(source)["prompt"].astype(str).tolist(), text)
 
 
-class PromptFeatures:
-    """Fitted map from a Benchmark's prompts to a dense feature matrix.
+class PromptFeatures(Params):
+    """Fitted map from a Benchmark's prompts (or a prompts table) to a dense feature matrix.
 
     Columns: the embedding (unit rows), then, if `metadata`, one-hot datasets
     seen in train (scaled by `meta_scale`; an unseen dataset is all zeros) and
@@ -60,7 +73,20 @@ class PromptFeatures:
         Append dataset one-hots and log length.
     meta_scale
         Scale of the one-hot columns relative to unit-norm embeddings.
+    dim
+        Width of the embedding of a spec'd embedder (None: the back end's default).
     """
+
+    parameter_constraints: ClassVar[Constraints] = {
+        "embedder": [
+            OneOf((str,), "an embedder spec string"),
+            HasMethods(("fit", "transform"), "an embedder"),
+        ],
+        "text": [Options(("full", "final-turn"))],
+        "metadata": [Options((True, False))],
+        "meta_scale": [Interval("real", 0.0)],
+        "dim": [Interval("int", 1), Options((None,))],
+    }
 
     def __init__(
         self,
@@ -70,15 +96,17 @@ class PromptFeatures:
         cache: Any = False,
         metadata: bool = False,
         meta_scale: float = 1.0,
+        dim: int | None = None,
     ) -> None:
         self.embedder = embedder
         self.text = text
         self.cache = cache
         self.metadata = metadata
-        self.meta_scale = float(meta_scale)
+        self.meta_scale = meta_scale
+        self.dim = dim
 
-    def _embed(self, bench: Benchmark) -> np.ndarray:
-        texts = prompt_texts(bench, self.text)
+    def _embed(self, source: Prompts) -> np.ndarray:
+        texts = prompt_texts(source, self.text)
         from routerbench.embed import Embedder, embed_texts
 
         if isinstance(self.embedder_, Embedder):
@@ -87,7 +115,10 @@ class PromptFeatures:
 
     def fit(self, train: Benchmark) -> PromptFeatures:
         """Fit the embedder on train texts and learn the metadata vocabulary."""
-        self.embedder_ = resolve_embedder(self.embedder)
+        from routerbench.routers.params import validate_params
+
+        validate_params(self)
+        self.embedder_ = resolve_embedder(self.embedder, self.dim)
         self.embedder_.fit(prompt_texts(train, self.text))
         self.datasets_ = tuple(train.datasets)
         loglen = self._log_length(train)
@@ -96,15 +127,17 @@ class PromptFeatures:
         return self
 
     @staticmethod
-    def _log_length(bench: Benchmark) -> np.ndarray:
-        return np.log1p(bench.prompts["prompt"].astype(str).str.len().to_numpy(dtype=float))
+    def _log_length(source: Prompts) -> np.ndarray:
+        return np.log1p(prompts_of(source)["prompt"].astype(str).str.len().to_numpy(dtype=float))
 
-    def transform(self, bench: Benchmark) -> np.ndarray:
-        """Features ``[n_prompts, d]`` float32."""
-        x = self._embed(bench)
+    def transform(self, source: Prompts) -> np.ndarray:
+        """Features ``[n_prompts, d]`` float32 of a Benchmark's prompts or a prompts table."""
+        x = self._embed(source)
         if not self.metadata:
             return x
-        labels = bench.prompts["dataset"].to_numpy()
+        labels = prompts_of(source)["dataset"].to_numpy()
         onehot = np.column_stack([labels == d for d in self.datasets_]).astype(np.float32)
-        length = ((self._log_length(bench) - self.len_mean_) / self.len_std_)[:, None]
-        return np.hstack([x, self.meta_scale * onehot, length.astype(np.float32)])
+        onehot = onehot.reshape(x.shape[0], len(self.datasets_))
+        length = ((self._log_length(source) - self.len_mean_) / self.len_std_)[:, None]
+        scale = float(self.meta_scale)
+        return np.hstack([x, scale * onehot, length.astype(np.float32)])

@@ -1,7 +1,5 @@
-"""Shared machinery of predictive routers: features → P̂, a cost model → ĉ, willingness to pay.
-
-Subclasses only learn P̂ from features; sweeping λ reuses one P̂ and ĉ per test
-benchmark and walks the exact path of `routerbench.routers.wtp`.
+"""Predictive routers: per-prompt estimates (P̂, ĉ) from a prompts table, routed by willingness
+to pay; sweeping λ reuses one P̂ and ĉ per test benchmark and walks the exact path.
 """
 
 from __future__ import annotations
@@ -10,13 +8,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
-from routerbench.routers.base import PredictiveRouter
-from routerbench.routers.costs import COST_KINDS, CostModel
-from routerbench.routers.features import PromptFeatures
+from routerbench.routers.base import Router
+from routerbench.routers.params import Constraint, Interval, Options, RouterTags, SequenceOf
+from routerbench.routers.ranking import Ranking, prompt_frame, ranking_of
 from routerbench.routers.wtp import PAPER_LAMBDAS, WtpPath, wtp_choice, wtp_path, wtp_rank
 
 LAMBDA_MODES: tuple[str, ...] = ("exact", "paper")
@@ -51,35 +50,31 @@ def require_trainable(train: Benchmark, who: str) -> None:
         )
 
 
-class WtpRouter(PredictiveRouter):
+#: Constraints of the λ policy, shared by every predictive router.
+LAMBDA_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "lambdas": [
+        Options(LAMBDA_MODES),
+        SequenceOf(Interval("real", 0.0)),
+    ],
+    "max_settings": [Interval("int", 2)],
+}
+
+
+class PredictiveRouter(Router):
     """Routes by willingness to pay from per-prompt estimates (P̂, ĉ); subclasses supply them.
 
-    Subclasses implement `_compute(test) -> (P̂, ĉ)` and set ``lambdas`` and
-    ``max_settings`` parameters; this class memoises the estimates per test
-    benchmark and provides `route`, `rank`, `path`, `settings` and `sweep`.
+    Subclasses implement `_compute_prompts(prompts) -> (P̂, ĉ)`, reading only a
+    prompts table (text, task, dataset), and set ``lambdas`` and ``max_settings``
+    parameters. This class memoises the estimates per test benchmark and provides
+    `rank_prompts`, `route`, `rank`, `path`, `settings` and `sweep`: a benchmark
+    and a server's prompts reach the estimates through the same one method.
     """
 
     name = "wtp"
+    parameter_constraints = LAMBDA_CONSTRAINTS
 
-    @property
-    def label(self) -> str:
-        return self.name
-
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-    def _estimates(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        """(P̂, ĉ) of a test benchmark, computed once per benchmark object."""
-        self._check_fitted()
-        self._check_models(test)
-        memo = getattr(self, "_memo", None)
-        if memo is not None and memo[0] is test:
-            return memo[1], memo[2]
-        p, c = (np.array(a, dtype=float) for a in self._compute(test))
-        p.setflags(write=False)
-        c.setflags(write=False)
-        self._memo = (test, p, c)
-        return p, c
+    def __router_tags__(self) -> RouterTags:
+        return RouterTags(predictive=True, sweep_knob="willingness_to_pay")
 
     def predict_quality(self, test: Benchmark) -> np.ndarray:
         """P̂ ``[n_prompts, n_models]``: estimated quality (probability of a correct answer)."""
@@ -89,20 +84,92 @@ class WtpRouter(PredictiveRouter):
         """ĉ ``[n_prompts, n_models]``: estimated dollars per call."""
         return self._estimates(test)[1].copy()
 
+    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _estimate_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(P̂, ĉ) of a prompts table, checked for shape and finiteness, read-only."""
+        self._check_fitted()
+        p, c = (np.array(a, dtype=float) for a in self._compute_prompts(prompts))
+        shape = (len(prompts), len(self.models_))
+        if p.shape != shape or c.shape != shape:
+            raise ValueError(
+                f"{type(self).__name__} estimated P̂ {p.shape} and ĉ {c.shape}, expected {shape}"
+            )
+        p.setflags(write=False)
+        c.setflags(write=False)
+        return p, c
+
+    def _estimates(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        """(P̂, ĉ) of a test benchmark's prompts, computed once per benchmark object."""
+        self._check_fitted()
+        self._check_models(test)
+        memo = getattr(self, "_memo", None)
+        if memo is not None and memo[0] is test:
+            return memo[1], memo[2]
+        p, c = self._estimate_prompts(test.prompts)
+        self._memo = (test, p, c)
+        return p, c
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The memo holds a test Benchmark: never part of a pickled or saved router.
+        state = dict(self.__dict__)
+        state.pop("_memo", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._memo = None
+
+    def rank_prompts(
+        self,
+        texts: Sequence[str],
+        willingness_to_pay: float,
+        *,
+        tasks: Sequence[str] | None = None,
+        datasets: Sequence[str] | None = None,
+    ) -> Ranking:
+        """Per prompt, the models best first by λ·P̂ − ĉ, from prompt text (and metadata) alone.
+
+        Parameters
+        ----------
+        texts
+            The prompts, as sent to a model.
+        willingness_to_pay
+            λ ≥ 0, dollars per unit of quality.
+        tasks, datasets
+            Optional metadata per prompt (``mmlu-astronomy`` / ``mmlu``); parts
+            that use it treat a missing value as a dataset unseen in training.
+
+        Returns
+        -------
+        Ranking
+            Order, P̂ and ĉ; ``choice`` is what `route` picks on a benchmark of
+            the same prompts at this λ.
+        """
+        frame = prompt_frame(texts, tasks=tasks, datasets=datasets)
+        p, c = self._estimate_prompts(frame)
+        return ranking_of(self.models_, p, c, willingness_to_pay)
+
     def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:
         """Models best first by λ·P̂ − ĉ (ties: cheaper ĉ, then lower index)."""
         p, c = self._estimates(test)
         return wtp_rank(p, c, willingness_to_pay)
 
+    def ranking(self, test: Benchmark, willingness_to_pay: float) -> Ranking:
+        """The `Ranking` of a test benchmark's prompts (what `rank_prompts` gives on them)."""
+        p, c = self._estimates(test)
+        return ranking_of(self.models_, p, c, willingness_to_pay)
+
     # ----------------------------------------------------------------- routing
     def route(self, test: Benchmark, willingness_to_pay: float | None = None) -> Decision:
-        """Route by argmax λ·P̂ − ĉ; ``None`` means quality only (the λ → ∞ limit)."""
-        p, c = self._estimates(test)
+        """Route by the ranking's first model; ``None`` means quality only (the λ → ∞ limit)."""
         if willingness_to_pay is None:
+            p, c = self._estimates(test)
             tied = p == p.max(axis=1, keepdims=True)
             choice = np.argmin(np.where(tied, c, np.inf), axis=1)
         else:
-            choice = wtp_choice(p, c, willingness_to_pay)
+            choice = self.ranking(test, willingness_to_pay).choice.copy()
         return Decision(choice, label=self.label, params={"willingness_to_pay": willingness_to_pay})
 
     def path(self, test: Benchmark, *, outcomes: bool = True) -> WtpPath:
@@ -150,66 +217,5 @@ class WtpRouter(PredictiveRouter):
             yield Decision(choice, label=self.label, params={"willingness_to_pay": float(lam)})
 
 
-class EmbeddingRouter(WtpRouter):
-    """A predictive router over prompt features that routes by willingness to pay.
-
-    Subclasses implement `_fit_quality(x, y)` (``y`` may hold NaN for unmeasured
-    cells) and `_predict_quality(x)`, and declare their own parameters plus the
-    shared ones below in ``__init__``.
-
-    Shared parameters
-    -----------------
-    embedder
-        Spec string (``"tfidf-svd"``) or Embedder object; fitted on TRAIN prompts only.
-    text
-        ``"full"`` prompt or its ``"final-turn"`` (the question after few-shot exemplars).
-    cost
-        ĉ: ``"mean"`` (train mean per dataset), ``"regress"`` (per-prompt
-        regression) or ``"legacy"`` (the paper's per-token price index).
-    lambdas
-        Settings: ``"exact"`` (one λ per region of the exact path),
-        ``"paper"`` (the original 32 values) or explicit values.
-    max_settings
-        Cap on the number of exact-path settings; more regions are thinned
-        evenly along the estimated cost (never using test outcomes).
-    cache
-        Embedding cache passed to `routerbench.embed.embed_texts` (False: none).
-    """
-
-    name = "predictive"
-    #: Append dataset one-hots and log length to the embedding.
-    uses_metadata: bool = False
-
-    # ------------------------------------------------------------------ params
-    def _check_shared(self) -> None:
-        check_lambdas(self.lambdas)
-        if self.cost not in COST_KINDS:
-            raise ConfigError(f"cost must be one of {COST_KINDS}, got {self.cost!r}")
-        if int(self.max_settings) < 2:
-            raise ConfigError(f"max_settings must be >= 2, got {self.max_settings}")
-
-    # --------------------------------------------------------------------- fit
-    def _fit_quality(self, x: np.ndarray, y: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _predict_quality(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def fit(self, train: Benchmark) -> EmbeddingRouter:
-        """Fit features on train prompts, P̂ on train outcomes, ĉ on train costs; return self."""
-        self._check_shared()
-        require_trainable(train, type(self).__name__)
-        features = PromptFeatures(
-            self.embedder, text=self.text, cache=self.cache, metadata=self.uses_metadata
-        ).fit(train)
-        x = features.transform(train)
-        self._fit_quality(x, np.array(train.quality, dtype=float))
-        self.cost_model_ = CostModel(self.cost).fit(train, x)
-        self.features_ = features
-        self.models_ = train.models
-        self._memo: tuple[Benchmark, np.ndarray, np.ndarray] | None = None
-        return self
-
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        x = self.features_.transform(test)
-        return self._predict_quality(x), self.cost_model_.predict(test, x)
+#: The name this class had before predictive routers were composed from parts.
+WtpRouter = PredictiveRouter

@@ -22,15 +22,16 @@ Factory = Callable[..., Router]
 #: Built-in names resolved lazily (import path of the class), so importing the
 #: registry never imports scikit-learn models or optional modules.
 _BUILTIN: dict[str, str] = {
-    "knn": "routerbench.routers.paper:KNNRouter",
-    "mlp": "routerbench.routers.paper:MLPRouter",
-    "svr": "routerbench.routers.paper:SVRRouter",
-    "logreg": "routerbench.routers.logistic:LogisticRouter",
-    "mf": "routerbench.routers.logistic:FactorRouter",
-    "carrot": "routerbench.routers.registry:_carrot",
+    "knn": "routerbench.routers.presets:KNNRouter",
+    "mlp": "routerbench.routers.presets:MLPRouter",
+    "svr": "routerbench.routers.presets:SVRRouter",
+    "logreg": "routerbench.routers.presets:LogisticRouter",
+    "mf": "routerbench.routers.presets:FactorRouter",
+    "carrot": "routerbench.routers.presets:carrot",
+    "wtp": "routerbench.routers.composed:composed_router",
     "prior": "routerbench.routers.control:PriorRouter",
     "oracle": "routerbench.routers.baselines:OracleRouter",
-    "zero": "routerbench.routers.baselines:ZeroRouterBaseline",
+    "zero": "routerbench.routers.baselines:TrainedZeroRouter",
     "random": "routerbench.routers.baselines:RandomRouter",
     "single": "routerbench.routers.baselines:SingleModelRouter",
     "cascade": "routerbench.routers.cascade:CascadeRouter",
@@ -40,14 +41,6 @@ _BUILTIN: dict[str, str] = {
 }
 
 _REGISTERED: dict[str, Factory] = {}
-
-
-def _carrot(**params: Any) -> Router:
-    """Logistic quality plus a per-prompt cost regression (CARROT's quality-and-cost recipe)."""
-    from routerbench.routers.logistic import LogisticRouter
-
-    params.setdefault("cost", "regress")
-    return LogisticRouter(**params)
 
 
 def register(name: str, factory: Factory, *, overwrite: bool = False) -> None:
@@ -85,7 +78,8 @@ def available() -> list[str]:
     return sorted(set(_REGISTERED) | set(_BUILTIN) | set(_entry_points()))
 
 
-def _import_path(path: str, spec: str) -> Any:
+def import_path(path: str, spec: str) -> Any:
+    """The object ``package.module:Name`` names, or a ConfigError naming `spec`."""
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise ConfigError(f"router import path must look like 'package.module:Name', got {spec!r}")
@@ -111,14 +105,14 @@ def _resolve(spec: str) -> tuple[Factory, dict[str, Any]]:
     if spec in _REGISTERED:
         return _REGISTERED[spec], {}
     if spec in _BUILTIN:
-        return _import_path(_BUILTIN[spec], spec), {}
+        return import_path(_BUILTIN[spec], spec), {}
     head, sep, tail = spec.partition(":")
     if sep and head == "single":
         if not tail:
             raise ConfigError("router spec 'single:<model>' needs a model name after the colon")
-        return _import_path(_BUILTIN["single"], spec), {"model": tail}
+        return import_path(_BUILTIN["single"], spec), {"model": tail}
     if sep:
-        return _import_path(spec, spec), {}
+        return import_path(spec, spec), {}
     eps = _entry_points()
     if spec in eps:
         try:
@@ -134,6 +128,9 @@ def _resolve(spec: str) -> tuple[Factory, dict[str, Any]]:
 def get_router(spec: str | Router, **params: Any) -> Router:
     """Build a router from a spec; a Router instance is returned as is (no params allowed).
 
+    Parameters named ``part__param`` are set with `Router.set_params` once the
+    router is built, so a config can reach into its parts (``quality__alpha``).
+
     Raises
     ------
     ConfigError
@@ -148,6 +145,8 @@ def get_router(spec: str | Router, **params: Any) -> Router:
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError(f"router spec must be a non-empty string, got {spec!r}")
     factory, implied = _resolve(spec.strip())
+    flat = {k: v for k, v in params.items() if "__" not in k}
+    nested = {k: v for k, v in params.items() if "__" in k}
     if isinstance(factory, type) and not issubclass(factory, Router):
         raise ConfigError(
             f"router spec {spec!r} names {factory.__module__}.{factory.__qualname__}, which is not "
@@ -156,7 +155,7 @@ def get_router(spec: str | Router, **params: Any) -> Router:
     if not callable(factory):
         raise ConfigError(f"router spec {spec!r} names {factory!r}, which is not callable")
     try:
-        router = factory(**{**implied, **params})
+        router = factory(**{**implied, **flat})
     except TypeError as exc:
         raise ConfigError(f"router {spec!r} rejected its parameters: {exc}") from exc
     if not isinstance(router, Router):
@@ -164,4 +163,9 @@ def get_router(spec: str | Router, **params: Any) -> Router:
             f"router spec {spec!r} produced a {type(router).__name__}, not a "
             "routerbench.routers.Router"
         )
+    if nested:  # parameters of parts (quality__alpha): set after the parts exist
+        try:
+            router.set_params(**nested)
+        except (ConfigError, ValueError, TypeError) as exc:
+            raise ConfigError(f"router {spec!r}: {exc}") from None
     return router

@@ -21,6 +21,7 @@ from routerbench.routers.cascade import (
     check_rate,
     require_measured,
 )
+from routerbench.routers.params import RouterTags
 
 
 def _check_sd(value: float) -> float:
@@ -56,6 +57,12 @@ class RerankRouter(Router):
     """
 
     name = "rerank"
+
+    def __router_tags__(self) -> RouterTags:
+        # The reward is the test quality plus noise, drawn by row.
+        return RouterTags(
+            reads_test_outcomes=True, depends_on_test_set=True, sweep_knob="error_rate"
+        )
 
     def __init__(
         self,

@@ -1,0 +1,146 @@
+"""A predictive router assembled from parts: prompt features → a quality model → a cost model
+→ the willingness-to-pay policy. Any scikit-learn estimator can be the quality model.
+
+Parts are parameters, so ``quality__alpha`` or ``features__dim`` reach into them (in
+code with `set_params`, in a config grid by name) and `clone` copies them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.errors import DataError
+from routerbench.routers.base import clone
+from routerbench.routers.costs import COST_KINDS, CostModel
+from routerbench.routers.features import PromptFeatures
+from routerbench.routers.params import Constraints, HasMethods, OneOf, Options
+from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
+from routerbench.routers.quality.base import as_quality_model, resolve_quality
+
+
+def require_trainable(train: Benchmark, who: str) -> None:
+    """Refuse a training set a predictive router cannot learn from, naming why."""
+    if train.n_prompts < 2:
+        raise DataError(f"{who} needs at least 2 training prompts, got {train.n_prompts}")
+    measured = ~np.isnan(train.quality)
+    if not measured.any(axis=0).all():
+        j = int(np.flatnonzero(~measured.any(axis=0))[0])
+        raise DataError(
+            f"{who}: model has no measured training quality",
+            source=train.source or "<train>",
+            column=train.models[j],
+        )
+
+
+class ComposedRouter(PredictiveRouter):
+    """Willingness-to-pay routing on estimates from three parts, each with its own contract.
+
+    Parameters
+    ----------
+    quality
+        Quality model: ``fit(X, Y, mask)`` / ``predict(X) -> P̂`` (`QualityModel`),
+        or any scikit-learn-style regressor or classifier (wrapped in
+        `EstimatorQuality`: one clone per model). Cloned at fit, never fitted itself.
+    features
+        Prompt features (`PromptFeatures`: embedder, text variant, metadata,
+        cache), fitted on the training prompts only.
+    cost
+        Cost model ĉ: a `CostModel` kind (``"mean"``, ``"regress"``, ``"legacy"``)
+        or an object with ``fit(train, X)`` / ``predict(prompts, X)``.
+    lambdas, max_settings
+        The λ policy: ``"exact"`` (one setting per region of the exact path,
+        thinned to `max_settings`), ``"paper"`` (the original 32) or a list.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> router = ComposedRouter(Ridge(), PromptFeatures("hashing"))
+    >>> router.set_params(quality__alpha=10.0).get_params()["quality__alpha"]
+    10.0
+    """
+
+    parameter_constraints: ClassVar[Constraints] = {
+        **LAMBDA_CONSTRAINTS,
+        "quality": [HasMethods(("fit", "predict"), "a quality model")],
+        "features": [HasMethods(("fit", "transform"), "prompt features")],
+        "cost": [Options(COST_KINDS), HasMethods(("fit", "predict"), "a cost model")],
+    }
+
+    def __init__(
+        self,
+        quality: Any,
+        features: Any,
+        *,
+        cost: Any = "mean",
+        lambdas: Any = "exact",
+        max_settings: int = 1000,
+    ) -> None:
+        self.quality = quality
+        self.features = features
+        self.cost = cost
+        self.lambdas = lambdas
+        self.max_settings = max_settings
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        """The quality model's family (``"knn"``, ``"ridge"``): what the router is, in a report."""
+        part = getattr(self, "quality", None)
+        if part is None:
+            return "composed"
+        return str(getattr(as_quality_model(part), "name", type(part).__name__.lower()))
+
+    def _parts(self) -> tuple[Any, Any, Any]:
+        """Fresh, unfitted (features, quality model, cost model) for one fit."""
+        quality = as_quality_model(clone(self.quality))
+        cost = CostModel(self.cost) if isinstance(self.cost, str) else clone(self.cost)
+        return clone(self.features), quality, cost
+
+    def fit(self, train: Benchmark) -> ComposedRouter:
+        """Fit features on train prompts, P̂ on train outcomes, ĉ on train costs; return self."""
+        self._validate_params()
+        require_trainable(train, type(self).__name__)
+        features, quality, cost = self._parts()
+        features.fit(train)
+        x = features.transform(train)
+        quality.fit(x, np.array(train.quality, dtype=float), ~np.isnan(train.quality))
+        cost.fit(train, x)
+        self.features_ = features
+        self.quality_ = quality
+        self.cost_model_ = cost
+        self.models_ = train.models
+        self._memo: tuple[Benchmark, np.ndarray, np.ndarray] | None = None
+        return self
+
+    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        x = self.features_.transform(prompts)
+        return self.quality_.predict(x), self.cost_model_.predict(prompts, x)
+
+
+def composed_router(
+    quality: Any = "logreg",
+    features: Any = None,
+    cost: Any = "mean",
+    lambdas: Any = "exact",
+    max_settings: int = 1000,
+) -> ComposedRouter:
+    """Build a `ComposedRouter` from config values (registry name ``"wtp"``).
+
+    `quality` may be a name (``"knn"``, ``"logreg"``...) or an import path
+    (``"sklearn.linear_model:Ridge"``), built with its defaults; `features` may be
+    None (TF-IDF + SVD on the full prompt) or an embedder spec string. A config
+    then reaches into the parts: ``quality__alpha``, ``features__dim``.
+    """
+    part = resolve_quality(quality)
+    if features is None or isinstance(features, str):
+        features = PromptFeatures() if features is None else PromptFeatures(features)
+    return ComposedRouter(part, features, cost=cost, lambdas=lambdas, max_settings=max_settings)
+
+
+composed_router.parameter_constraints = {  # type: ignore[attr-defined]
+    "quality": [OneOf((str,), "a quality model name or import path")]
+    + ComposedRouter.parameter_constraints["quality"],
+}
