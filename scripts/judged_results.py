@@ -135,11 +135,16 @@ class Row:
 
 @dataclass
 class Judge:
-    false_accept: float
+    false_accept: float  # at τ = 0.5
     false_reject: float
-    eer: float
+    fa_eer: float  # at the equal-error threshold
+    fr_eer: float
     tau_eer: float
     n: int
+
+    @property
+    def eer(self) -> float:
+        return (self.fa_eer + self.fr_eer) / 2
 
 
 def judge_rates(router: JudgedCascadeRouter, train: Benchmark, test: Benchmark) -> Judge:
@@ -166,7 +171,7 @@ def judge_rates(router: JudgedCascadeRouter, train: Benchmark, test: Benchmark) 
     grid = np.unique(s)
     rates = np.array([judge_error_rates(s >= t, r) for t in grid])
     k = int(np.nanargmin(np.abs(rates[:, 0] - rates[:, 1])))
-    return Judge(fa, fr, float(rates[k].mean()), float(grid[k]), len(s))
+    return Judge(fa, fr, float(rates[k, 0]), float(rates[k, 1]), float(grid[k]), len(s))
 
 
 def evaluate(
@@ -252,15 +257,15 @@ def render(results: dict[str, tuple[dict, list[Row], Judge]], seeds: int) -> str
     out.append("")
     eps_cols = " | ".join(f"ε={e:g}" for e in PAPER_ERROR_RATES)
     out.append(
-        "| dataset | judge false accept (τ=0.5) | false reject (τ=0.5) | ε̂ (equal-error) "
+        "| dataset | false accept / reject at τ=0.5 | at equal-error τ | ε̂ "
         f"| verdicts | simulated cascade, cross-fitted Δ: {eps_cols} |"
     )
-    out.append("|---|---:|---:|---:|---:|" + "---:|" * len(PAPER_ERROR_RATES))
+    out.append("|---|---|---|---:|---:|" + "---:|" * len(PAPER_ERROR_RATES))
     for ds, (f, _, j) in results.items():
         sim = " | ".join(f"{f['simulated'][e]:+.4f}" for e in PAPER_ERROR_RATES)
         out.append(
-            f"| {ds} | {j.false_accept:.3f} | {j.false_reject:.3f} | {j.eer:.3f} "
-            f"(τ={j.tau_eer:.2f}) | {j.n} | {sim} |"
+            f"| {ds} | {j.false_accept:.2f} / {j.false_reject:.2f} | {j.fa_eer:.2f} / "
+            f"{j.fr_eer:.2f} (τ={j.tau_eer:.2f}) | {j.eer:.2f} | {j.n} | {sim} |"
         )
     return "\n".join(out)
 

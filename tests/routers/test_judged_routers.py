@@ -41,7 +41,7 @@ def test_chain_and_windows():
 @pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
 def test_contract(make):
     passed = check_router(make, mc_bench(n=120, seed=1))
-    assert "sweep" in passed and "subset" in passed
+    assert {"sweep", "subset", "outcome-blind", "tags"} <= set(passed)
 
 
 @pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])

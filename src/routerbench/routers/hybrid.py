@@ -14,8 +14,9 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError
-from routerbench.routers.base import PredictiveRouter, clone
+from routerbench.routers.base import clone
 from routerbench.routers.judged_cascade import THRESHOLDS, JudgedCascadeRouter
+from routerbench.routers.predictive import PredictiveRouter
 from routerbench.routers.registry import get_router
 
 #: Willingness-to-pay values (dollars per unit of quality) swept for the first model.

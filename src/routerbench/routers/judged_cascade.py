@@ -26,6 +26,7 @@ from routerbench.routers.judges.code import (
 )
 from routerbench.routers.judges.evidence import ResponseEvidence, response_evidence
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
+from routerbench.routers.params import RouterTags
 
 #: Default judge thresholds τ swept (0 answers with the first model called; above 1 never stops).
 THRESHOLDS: tuple[float, ...] = (0.0, *np.round(np.linspace(0.30, 0.99, 70), 4), 1.01)
@@ -141,6 +142,10 @@ class JudgedCascadeRouter(Router):
         self.per_dataset = per_dataset
         self.search_depth = search_depth
         self.code_cache = code_cache
+
+    def __router_tags__(self) -> RouterTags:
+        """Reads test prompts and the responses of the models it calls, never test outcomes."""
+        return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
 
     # ------------------------------------------------------------------ fit
     def _validate(self) -> None:
