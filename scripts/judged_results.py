@@ -37,7 +37,6 @@ from routerbench.frontier import aiq, crossfit_aiq, ndch, paired_bootstrap, zero
 from routerbench.io import write_text_atomic
 from routerbench.routers import PriorRouter, Router, WtpRouter
 from routerbench.routers.cascade import PAPER_ERROR_RATES, CascadeRouter
-from routerbench.routers.costs import group_means
 from routerbench.routers.hybrid import HybridRouter
 from routerbench.routers.judged_cascade import JudgedCascadeRouter, windows_of
 from routerbench.routers.judges.verifier import judge_error_rates
@@ -87,13 +86,13 @@ class LengthControl(WtpRouter):
         self.max_settings = max_settings
 
     @staticmethod
-    def _x(bench: Benchmark) -> np.ndarray:
-        return np.log1p(bench.prompts["prompt"].str.len().to_numpy(float))[:, None]
+    def _x(prompts) -> np.ndarray:
+        return np.log1p(prompts["prompt"].str.len().to_numpy(float))[:, None]
 
     def fit(self, train: Benchmark) -> LengthControl:
         from sklearn.linear_model import LinearRegression, LogisticRegression
 
-        x = self._x(train)
+        x = self._x(train.prompts)
         self.models_ = train.models
         self.quality_ = []
         for j in range(train.n_models):
@@ -102,12 +101,11 @@ class LengthControl(WtpRouter):
                 LogisticRegression().fit(x, y) if len(np.unique(y)) > 1 else float(y.mean())
             )
         self.cost_ = LinearRegression().fit(x, train.cost)
-        self.base_ = group_means(train.quality, np.zeros(train.n_prompts), (0,))[0]
         self._memo = None
         return self
 
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        x = self._x(test)
+    def _compute_prompts(self, prompts) -> tuple[np.ndarray, np.ndarray]:
+        x = self._x(prompts)
         cols = [
             m.predict_proba(x)[:, 1] if not isinstance(m, float) else np.full(len(x), m)
             for m in self.quality_
