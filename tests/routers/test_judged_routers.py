@@ -145,3 +145,44 @@ def test_searched_chain_is_learned_on_train_and_ends_at_the_dearest_hull_model(s
     again = _cascade(chain="search", search_depth=3).fit(train)
     assert again.units_["arc-challenge"].chain == chain
     assert len(router.route(test, start=0, threshold=0.9)) == test.n_prompts
+
+
+def _code_bench():
+    """Four MBPP-like prompts; m0 is wrong on the last two, m1 and m2 always right."""
+    import pandas as pd
+
+    from routerbench.data.benchmark import Benchmark
+
+    def sol(name, body, example):
+        return f"```python\ndef {name}(x):\n    return {body}\n```\n>>> {name}({example})"
+
+    rows = [
+        [sol("f", "x + 1", 1), sol("g", "1 + x", 2), sol("h", "x + 1", 3)],
+        [sol("f", "2 * x", 1), sol("g", "x + x", 5), sol("h", "x * 2", 7)],
+        [sol("f", "x - 1", 1), sol("g", "x ** 2", 3), sol("h", "x * x", 4)],
+        [sol("f", "0", 1), sol("g", "abs(x)", -2), sol("h", "x if x > 0 else -x", -3)],
+    ]
+    texts = np.array(rows, dtype=object)
+    quality = np.array([[1, 1, 1], [1, 1, 1], [0, 1, 1], [0, 1, 1]], dtype=float)
+    cost = np.tile([1e-4, 3e-4, 5e-3], (4, 1))
+    frame = pd.DataFrame({"sample_id": list("abcd"), "task": "mbpp", "prompt": ["write f"] * 4})
+    store = ResponseStore(lambda: texts.copy())
+    return Benchmark(frame, ("m0", "m1", "m2"), quality, cost, responses=store, source="code")
+
+
+def test_code_prompts_run_in_the_sandbox_and_pay_for_it():
+    from routerbench.collect.sandbox import isolation_mode
+    from routerbench.routers.judges.code import SANDBOX_PRICE
+
+    if isolation_mode() is None:
+        pytest.skip("this machine cannot isolate untrusted code (no namespaces)")
+    bench = _code_bench()
+    router = JudgedCascadeRouter(judge="agreement", chain="all", thresholds=(0.9,)).fit(bench)
+    d = router.route(bench, start=0, threshold=0.9)
+    # m0 alone scores 0.5 (< τ): m1 is called; where their behaviour agrees, stop there
+    assert d.called[:, :2].all()
+    assert d.called[:, 2].tolist() == [False, False, True, True]
+    assert bench.quality[np.arange(4), d.choice].tolist() == [1, 1, 1, 1]
+    _, cost = d.realised(bench)
+    table = np.where(d.called, bench.cost, 0.0).sum(axis=1)
+    assert np.allclose(cost - table, SANDBOX_PRICE * d.called.sum(axis=1))

@@ -25,6 +25,7 @@ from routerbench.routers.judges.code import (
     save_evidence_cache,
 )
 from routerbench.routers.judges.evidence import ResponseEvidence, response_evidence
+from routerbench.routers.judges.extract import kind_of
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
 from routerbench.routers.params import RouterTags
 
@@ -272,7 +273,7 @@ class JudgedCascadeRouter(Router):
         """Dollars per judge call for each test prompt."""
         if self.judge_cost is not None:
             return np.full(test.n_prompts, float(self.judge_cost))
-        code = test.prompts["dataset"].map(lambda d: d == "mbpp").to_numpy()
+        code = test.prompts["dataset"].map(lambda d: kind_of(d) == "code").to_numpy()
         return np.where(code & self.run_code, SANDBOX_PRICE, 0.0)
 
     def _decide(self, tables, n: int, m: int, start: int, tau: float, first=None):
