@@ -426,6 +426,8 @@ def permuted_outcomes(test: Benchmark, seed: int = 0) -> Benchmark:
     """`test` with the rows of quality and cost shuffled among its prompts (prompts unchanged).
 
     A router that decides from the prompts alone routes it exactly like `test`.
+    Stored responses are kept: they are what a called model returned, which a
+    judge may read once the call is paid for, not the table's outcome columns.
     """
     rng = np.random.default_rng(seed)
     n = test.n_prompts
@@ -433,7 +435,10 @@ def permuted_outcomes(test: Benchmark, seed: int = 0) -> Benchmark:
     flip = rng.permutation(test.n_models)
     quality = test.quality[perm][:, flip]
     cost = test.cost[perm][:, flip]
-    return Benchmark(test.prompts.copy(), test.models, quality, cost, source=test.source)
+    return Benchmark(
+        test.prompts.copy(), test.models, quality, cost, responses=test.responses,
+        source=test.source,
+    )  # fmt: skip
 
 
 def check_outcome_blind(ctx: CheckContext) -> None:

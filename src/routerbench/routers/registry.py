@@ -37,6 +37,8 @@ _BUILTIN: dict[str, str] = {
     "single": "routerbench.routers.baselines:SingleModelRouter",
     "cascade": "routerbench.routers.cascade:CascadeRouter",
     "rerank": "routerbench.routers.rerank:RerankRouter",
+    "judged-cascade": "routerbench.routers.judged_cascade:JudgedCascadeRouter",
+    "hybrid": "routerbench.routers.hybrid:HybridRouter",
 }
 
 _REGISTERED: dict[str, Factory] = {}

@@ -1,0 +1,346 @@
+"""A cascade with a real judge: call models cheap to dear, stop when the judge trusts an answer.
+
+Unlike the paper's simulated cascade (`routers.cascade`, the truth flipped at a
+rate ε), the judge here reads only the responses of the models already called
+and paid for — their answers, refusals, agreement, and for code whether the
+solutions run and return the same values — and never the test quality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.decision import Decision
+from routerbench.errors import ConfigError, DataError
+from routerbench.frontier import zero_router
+from routerbench.routers.base import Router
+from routerbench.routers.judges.code import (
+    SANDBOX_PRICE,
+    load_evidence_cache,
+    sandbox_runner,
+    save_evidence_cache,
+)
+from routerbench.routers.judges.evidence import ResponseEvidence, response_evidence
+from routerbench.routers.judges.extract import kind_of
+from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
+from routerbench.routers.params import RouterTags
+
+#: Default judge thresholds τ swept (0 answers with the first model called; above 1 never stops).
+THRESHOLDS: tuple[float, ...] = (0.0, *np.round(np.linspace(0.30, 0.99, 70), 4), 1.01)
+
+CHAINS: tuple[str, ...] = ("hull", "all", "search")
+
+#: Coarse threshold grid used to score candidate chains on train (`chain="search"`).
+SEARCH_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.01)
+
+#: Pooled fall-back unit for test datasets train never saw.
+POOLED = "__pooled__"
+
+
+def chain_of(train: Benchmark, how: str | Sequence[str]) -> tuple[int, ...]:
+    """Model indices of a cascade's chain, cheapest (train mean cost) first.
+
+    ``"hull"``: the models on the train Zero router's curve (the only single
+    models worth answering with alone); ``"all"``: every model, the paper's
+    order; or a list of model names. (``"search"`` is resolved by the router.)
+    """
+    cost = np.nanmean(train.cost, axis=0)
+    if isinstance(how, str):
+        if how == "all":
+            idx = np.arange(train.n_models)
+        elif how == "hull":
+            zero = zero_router(cost, np.nanmean(train.quality, axis=0))
+            idx = np.asarray([j for j in zero.curve.index if j >= 0], dtype=np.intp)
+        else:
+            raise ConfigError(
+                f"chain must be one of {CHAINS} or a list of model names, got {how!r}"
+            )
+    else:
+        idx = np.asarray([train.model_index(m) for m in how], dtype=np.intp)
+        if len(set(idx.tolist())) != len(idx) or not len(idx):
+            raise ConfigError(f"chain must list distinct model names, got {list(how)!r}")
+    return tuple(int(j) for j in idx[np.argsort(cost[idx], kind="stable")])
+
+
+def windows_of(chain: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every run chain[s..e] of consecutive stages: what a cascade started at s has called."""
+    return [chain[s : e + 1] for s in range(len(chain)) for e in range(s, len(chain))]
+
+
+class _Unit:
+    """Chain and fitted verifier of one dataset (or the pooled fall-back)."""
+
+    def __init__(self, chain: tuple[int, ...], verifier: WindowVerifier) -> None:
+        self.chain = chain
+        self.verifier = verifier
+
+
+class JudgedCascadeRouter(Router):
+    """Call a chain of models cheapest first; stop once the judge's P̂(right) ≥ τ.
+
+    After stage e of a cascade started at stage s, the judge scores each
+    called model's answer from the responses of chain[s..e]; the best-scored
+    answer is returned when its score reaches the threshold τ (or the chain is
+    exhausted). Settings sweep the start stage and τ, so the single models of
+    the chain (τ = 0) are among the settings.
+
+    Parameters
+    ----------
+    judge
+        ``"verifier"``: logistic regression P(correct | response features,
+        agreement) per window and model, fitted on train; ``"agreement"``: the
+        share of called models giving the same answer (nothing fitted).
+    chain
+        ``"hull"`` (train Zero-router models), ``"all"`` (every model, the
+        paper's order), ``"search"`` (the chain with the best train AIQ, see
+        `_search_chain`) or a list of model names. Learned per dataset on train.
+    thresholds
+        Judge thresholds τ swept by `settings`.
+    run_code
+        Run code answers in the sandbox (`routerbench.collect.sandbox`) to
+        compare behaviour; False compares normalised code text only.
+    judge_cost
+        Dollars per judge call (one per model called); None prices it as the
+        sandbox runs on code prompts (`SANDBOX_PRICE`) and 0 elsewhere
+        (string matching and a logistic regression cost nothing measurable).
+    c
+        Inverse L2 strength of the verifier's logistic regressions.
+    per_dataset
+        Learn a chain and verifier per dataset (the prompt's dataset is known
+        metadata); False pools all of train.
+    search_depth
+        With ``chain="search"``: the longest chain tried.
+    code_cache
+        Optional path of a JSON file caching sandbox results, keyed by a hash of
+        each prompt's response texts (running code takes seconds per prompt).
+    """
+
+    name = "judged-cascade"
+    reads_responses = True
+
+    def __init__(
+        self,
+        judge: str = "verifier",
+        chain: str | Sequence[str] = "search",
+        thresholds: Sequence[float] = THRESHOLDS,
+        run_code: bool = True,
+        judge_cost: float | None = None,
+        c: float = 1.0,
+        per_dataset: bool = True,
+        search_depth: int = 4,
+        code_cache: str | None = None,
+    ) -> None:
+        self.judge = judge
+        self.chain = chain
+        self.thresholds = thresholds
+        self.run_code = run_code
+        self.judge_cost = judge_cost
+        self.c = c
+        self.per_dataset = per_dataset
+        self.search_depth = search_depth
+        self.code_cache = code_cache
+
+    def __router_tags__(self) -> RouterTags:
+        """Reads test prompts and the responses of the models it calls, never test outcomes."""
+        return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
+
+    # ------------------------------------------------------------------ fit
+    def _validate(self) -> None:
+        if self.judge not in JUDGES:
+            raise ConfigError(f"judge must be one of {JUDGES}, got {self.judge!r}")
+        ts = list(self.thresholds)
+        if not ts or any(not np.isfinite(t) or t < 0 for t in ts):
+            raise ConfigError(f"thresholds must be finite values >= 0, got {ts}")
+        if self.judge_cost is not None and not (
+            np.isfinite(self.judge_cost) and self.judge_cost >= 0
+        ):
+            raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
+
+    def _evidence(self, bench: Benchmark) -> ResponseEvidence:
+        runner = sandbox_runner if self.run_code else None
+        if runner is None or self.code_cache is None:
+            return response_evidence(bench, code_runner=runner)
+        cache = load_evidence_cache(self.code_cache)
+        size = len(cache)
+        ev = response_evidence(bench, code_runner=runner, code_cache=cache)
+        if len(cache) > size:
+            save_evidence_cache(self.code_cache, cache)
+        return ev
+
+    def fit(self, train: Benchmark) -> JudgedCascadeRouter:
+        """Learn each dataset's chain (train costs and quality) and verifier (train responses)."""
+        self._validate()
+        if train.n_prompts < 2:
+            raise DataError(
+                f"the judged cascade needs >= 2 training prompts, got {train.n_prompts}"
+            )
+        self.models_ = tuple(train.models)
+        ev = self._evidence(train)
+        groups = {POOLED: np.arange(train.n_prompts)}
+        if self.per_dataset:
+            ds = train.prompts["dataset"].to_numpy()
+            groups.update({d: np.flatnonzero(ds == d) for d in train.datasets})
+        self.units_: dict[str, _Unit] = {}
+        for name, rows in groups.items():
+            part = train.subset(rows)
+            sub = _take(ev, rows)
+            if isinstance(self.chain, str) and self.chain == "search":
+                chain = self._search_chain(part, sub)
+            else:
+                chain = chain_of(part, self.chain)
+            self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
+        return self
+
+    def _fit_verifier(
+        self, ev: ResponseEvidence, quality: np.ndarray, chain, memo: dict | None = None
+    ) -> WindowVerifier:
+        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain), memo=memo)
+
+    def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
+        """The chain whose cascade has the largest train AIQ (the learned order).
+
+        Candidates end at the dearest model of the train Zero router's curve
+        and add up to ``search_depth - 1`` other models before it, cheapest
+        first; each is scored in sample on train (verifier fitted on train,
+        coarse threshold grid) over the train Zero router's window. Test
+        outcomes play no part.
+        """
+        from itertools import combinations
+
+        from routerbench.frontier import aiq, ndch, realised
+
+        cost = np.nanmean(part.cost, axis=0)
+        hull = chain_of(part, "hull")
+        top = hull[-1]
+        pool = [j for j in range(part.n_models) if j != top]
+        candidates = [hull]
+        for k in range(1, max(1, int(self.search_depth))):
+            for extra in combinations(pool, k):
+                chain = tuple(sorted((*extra, top), key=lambda j: (cost[j], j)))
+                candidates.append(chain)
+        zero = zero_router(part.cost.sum(axis=0), part.quality.mean(axis=0))
+        rows = np.arange(part.n_prompts)
+        best, best_score = hull, -np.inf
+        memo: dict = {}
+        for chain in dict.fromkeys(candidates):
+            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain, memo))
+            tables = [(rows, unit, self._score_windows(ev, rows, unit))]
+            qs, cs = [], []
+            for start in range(len(chain)):
+                for tau in SEARCH_THRESHOLDS:
+                    choice, called = self._decide(tables, *part.shape, start, tau)
+                    q, c = realised(part.quality, part.cost, choice, called)
+                    qs.append(q.mean())
+                    cs.append(c.sum())
+            score = aiq(ndch(np.asarray(cs), np.asarray(qs)), zero.window)
+            if score > best_score + 1e-12:
+                best, best_score = chain, score
+        return best
+
+    # ------------------------------------------------------------------ route
+    def _unit_rows(self, test: Benchmark) -> dict[str, np.ndarray]:
+        ds = test.prompts["dataset"].to_numpy()
+        out: dict[str, np.ndarray] = {}
+        for d in np.unique(ds):
+            key = d if (self.per_dataset and d in self.units_) else POOLED
+            out[key] = np.concatenate([out.get(key, np.zeros(0, np.intp)), np.flatnonzero(ds == d)])
+        return out
+
+    def _tables(self, test: Benchmark) -> list[tuple[np.ndarray, _Unit, dict]]:
+        """Per unit: its test rows and, per window, (best member, its P̂)."""
+        ev = self._evidence(test)
+        out = []
+        for key, rows in self._unit_rows(test).items():
+            unit = self.units_[key]
+            out.append((rows, unit, self._score_windows(ev, rows, unit)))
+        return out
+
+    @staticmethod
+    def _score_windows(ev: ResponseEvidence, rows: np.ndarray, unit: _Unit) -> dict:
+        """Per window of the unit's chain: (best-scored member, its P̂) for each row."""
+        scored = {}
+        for w in windows_of(unit.chain):
+            p = unit.verifier.predict(ev, rows, w)
+            best = p.argmax(axis=1)
+            scored[w] = (np.asarray(w)[best], p[np.arange(len(rows)), best])
+        return scored
+
+    def _price(self, test: Benchmark) -> np.ndarray:
+        """Dollars per judge call for each test prompt."""
+        if self.judge_cost is not None:
+            return np.full(test.n_prompts, float(self.judge_cost))
+        code = test.prompts["dataset"].map(lambda d: kind_of(d) == "code").to_numpy()
+        return np.where(code & self.run_code, SANDBOX_PRICE, 0.0)
+
+    def _decide(self, tables, n: int, m: int, start: int, tau: float, first=None):
+        choice = np.full(n, -1, dtype=np.intp)
+        called = np.zeros((n, m), dtype=bool)
+        for rows, unit, scored in tables:
+            chain = unit.chain
+            s_all = np.full(len(rows), min(start, len(chain) - 1)) if first is None else first[rows]
+            for s in np.unique(s_all):
+                sel = s_all == s
+                r = rows[sel]
+                done = np.zeros(len(r), dtype=bool)
+                for e in range(s, len(chain)):
+                    best, score = scored[chain[s : e + 1]]
+                    best, score = best[sel], score[sel]
+                    stop = ~done & ((score >= tau) | (e == len(chain) - 1))
+                    live = ~done
+                    called[r[live], chain[e]] = True
+                    choice[r[stop]] = best[stop]
+                    done |= stop
+        return choice, called
+
+    def settings(self, test: Benchmark | None = None) -> list[Mapping[str, Any]]:
+        """Start stage × threshold τ (start beyond a unit's chain means its last model)."""
+        self._check_fitted()
+        depth = max(len(u.chain) for u in self.units_.values())
+        return [
+            {"start": s, "threshold": float(t)}
+            for s in range(depth)
+            for t in self.thresholds
+            if not (s == depth - 1 and t != self.thresholds[0])  # last stage alone: one setting
+        ]
+
+    def _decision(self, test, price, choice, called, start, tau) -> Decision:
+        params = {"start": int(start), "threshold": float(tau), "judge": self.judge}
+        extra = price * called.sum(axis=1)
+        return Decision(
+            choice,
+            called,
+            label=self.name,
+            params=params,
+            extra_cost=extra if extra.any() else None,
+        )
+
+    def route(self, test: Benchmark, start: int = 0, threshold: float = 0.5) -> Decision:
+        """Route every prompt of `test`: cascade from chain stage `start`, judge threshold τ."""
+        self._check_fitted()
+        self._check_models(test)
+        if start < 0:
+            raise ConfigError(f"start must be a stage index >= 0, got {start}")
+        tables = self._tables(test)
+        choice, called = self._decide(tables, *test.shape, start, float(threshold))
+        return self._decision(test, self._price(test), choice, called, start, threshold)
+
+    def sweep(self, test: Benchmark) -> Iterator[Decision]:
+        """One Decision per setting; the judge scores every window once."""
+        self._check_fitted()
+        self._check_models(test)
+        tables = self._tables(test)
+        price = self._price(test)
+        for s in self.settings(test):
+            choice, called = self._decide(tables, *test.shape, s["start"], s["threshold"])
+            yield self._decision(test, price, choice, called, s["start"], s["threshold"])
+
+
+def _take(ev: ResponseEvidence, rows: np.ndarray) -> ResponseEvidence:
+    return ResponseEvidence(
+        ev.kind[rows], ev.keys[rows], ev.valid[rows], ev.refusal[rows],
+        ev.log_length[rows], ev.agree[rows],
+    )  # fmt: skip

@@ -1,0 +1,121 @@
+"""What a judge sees of each response: its answer, whether it refused, and agreement with others.
+
+Computed once per benchmark from the stored responses (never from quality or
+cost). A router may use model j's row of evidence for prompt i only once it
+has called model j on prompt i; `ResponseEvidence` holds every model's row so
+that a whole sweep is a handful of array operations, and the routers index it
+only by the models they called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.errors import DataError
+from routerbench.routers.judges.code import CodeEvidence, Runner, evidence_table, sandbox_runner
+from routerbench.routers.judges.extract import DATASET_LETTERS, answer_keys, kind_of
+from routerbench.routers.judges.refusal import is_refusal
+
+
+@dataclass(frozen=True)
+class ResponseEvidence:
+    """Per-response judge inputs of one benchmark, ``n`` prompts × ``m`` models.
+
+    Attributes
+    ----------
+    kind
+        ``[n]`` task kind of each prompt ("choice", "number", "code", "text").
+    keys
+        ``[n, m]`` normalised answers ("" = no answer could be read).
+    valid
+        ``[n, m]``: an answer was read (for code: the code ran).
+    refusal
+        ``[n, m]``: the response declines or is empty.
+    log_length
+        ``[n, m]``: log(1 + characters) of the response.
+    agree
+        ``[n, m, m]`` in [0, 1]: same answer key (choice, number, text) or
+        share of example inputs on which two solutions return the same value
+        (code); 0 where either has no answer. The diagonal is 1 where valid.
+    """
+
+    kind: np.ndarray
+    keys: np.ndarray
+    valid: np.ndarray
+    refusal: np.ndarray
+    log_length: np.ndarray
+    agree: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.keys.shape
+
+
+def _key_agreement(keys: np.ndarray) -> np.ndarray:
+    valid = keys != ""
+    same = keys[:, :, None] == keys[:, None, :]
+    return (same & valid[:, :, None] & valid[:, None, :]).astype(float)
+
+
+def _code_agreement(ev: list[CodeEvidence], m: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(ev)
+    agree = np.zeros((n, m, m))
+    runs = np.zeros((n, m), dtype=bool)
+    for i, e in enumerate(ev):  # per prompt: m(m-1)/2 short comparisons of hashes
+        runs[i] = e.runs
+        for j in range(m):
+            for k in range(j + 1, m):
+                a = e.pair_agreement(j, k)
+                agree[i, j, k] = agree[i, k, j] = 0.0 if np.isnan(a) else a
+        agree[i, np.arange(m), np.arange(m)] = e.runs
+    return agree, runs
+
+
+def response_evidence(
+    bench: Benchmark,
+    *,
+    code_runner: Runner | None = sandbox_runner,
+    code_cache: dict[str, CodeEvidence] | None = None,
+    workers: int = 2,
+) -> ResponseEvidence:
+    """Judge inputs of every stored response of `bench` (reads prompts and responses only).
+
+    Parameters
+    ----------
+    code_runner
+        How code is run for code prompts (default: the sandbox); None skips
+        running, so code answers are compared as normalised text.
+    code_cache
+        Optional dict reused across calls (see `judges.code.load_evidence_cache`).
+    """
+    if bench.responses is None:
+        raise DataError(
+            "judges read the models' responses, but this benchmark stores none; load a "
+            "file with <model>|model_response columns (or a 'response' column)",
+            source=bench.source or "<benchmark>",
+            column="response",
+        )
+    texts = np.asarray(bench.responses.load(), dtype=object)
+    n, m = texts.shape
+    datasets = bench.prompts["dataset"].to_numpy()
+    kind = np.array([kind_of(d) for d in datasets], dtype=object)
+    keys = np.empty((n, m), dtype=object)
+    for ds in np.unique(datasets):  # one vectorised extraction per dataset
+        rows = datasets == ds
+        keys[rows] = answer_keys(texts[rows], kind_of(ds), DATASET_LETTERS.get(ds, "ABCD"))
+    refusal = is_refusal(texts)
+    lengths = np.vectorize(lambda t: len(t) if isinstance(t, str) else 0, otypes=[float])(texts)
+    agree = _key_agreement(keys)
+    valid = keys != ""
+    code_rows = np.flatnonzero(kind == "code")
+    if code_rows.size and code_runner is not None:
+        ev = evidence_table(texts[code_rows], code_runner, workers=workers, cache=code_cache)
+        agree[code_rows], valid[code_rows] = _code_agreement(ev, m)
+    return ResponseEvidence(kind, keys, valid, refusal, np.log1p(lengths), agree)
+
+
+EvidenceFn = Callable[[Benchmark], ResponseEvidence]

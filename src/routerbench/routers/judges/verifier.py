@@ -1,0 +1,144 @@
+"""The learned verifier: P(correct | response features, agreement with the models called so far).
+
+A cascade that has called the models of a window W (a run of its chain) asks,
+for each called model t, how likely t's answer is right given what W's
+responses show. One logistic regression per (window, target) is fitted on
+train only; features use nothing but the responses of W.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from routerbench.routers.judges.evidence import ResponseEvidence
+
+#: Judge kinds: the learned verifier, or plain agreement counting (no fitting of weights).
+JUDGES: tuple[str, ...] = ("verifier", "agreement")
+
+
+def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int):
+    """``[len(rows), f]`` features of target model `t` inside `window` (model indices).
+
+    Own response: answer read, refusal, log length. Against each other model
+    u of the window, in window order: agreement(t, u). Then the share of the
+    others that agree with t, and whether t's answer is the window's plurality.
+    """
+    others = [u for u in window if u != t]
+    own = [ev.valid[rows, t], ev.refusal[rows, t], ev.log_length[rows, t] / 8.0]
+    if not others:
+        return np.column_stack(own).astype(float)
+    ag = ev.agree[rows][:, t, others]  # [r, k-1]
+    support = ag.sum(axis=1)
+    rivals = np.stack([ev.agree[rows][:, u, list(window)].sum(axis=1) for u in others], axis=1)
+    plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
+    cols = [*own, *ag.T, support / len(others), plurality]
+    return np.column_stack(cols).astype(float)
+
+
+@dataclass
+class _Fitted:
+    model: LogisticRegression | None
+    constant: float
+
+
+def _fit_one(x: np.ndarray, y: np.ndarray, c: float) -> _Fitted:
+    rate = float((y.sum() + 1.0) / (len(y) + 2.0))  # Laplace-smoothed base rate
+    if len(np.unique(y)) < 2:
+        return _Fitted(None, rate)
+    model = LogisticRegression(C=c, max_iter=1000).fit(x, y)
+    return _Fitted(model, rate)
+
+
+def _predict_one(f: _Fitted, x: np.ndarray) -> np.ndarray:
+    if f.model is None:
+        return np.full(len(x), f.constant)
+    return f.model.predict_proba(x)[:, 1]
+
+
+def agreement_score(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int):
+    """Unfitted judge: share of the window's models (t included) that give t's answer.
+
+    A refusal or unreadable answer scores 0. A lone model that answered
+    scores 0.5: nothing confirms or contradicts it, so any threshold above
+    0.5 asks for a second opinion, and two models that agree score 1.
+    """
+    if len(window) == 1:
+        score = np.full(len(rows), 0.5)
+    else:
+        score = ev.agree[rows][:, t, list(window)].sum(axis=1) / len(window)
+    return np.where(ev.valid[rows, t] & ~ev.refusal[rows, t], score, 0.0)
+
+
+class WindowVerifier:
+    """P̂(answer of t is right | responses of a window), for every window and target.
+
+    Parameters
+    ----------
+    judge
+        ``"verifier"`` (logistic regression per window and target, fitted on
+        train) or ``"agreement"`` (`agreement_score`, nothing fitted).
+    c
+        Inverse L2 strength of the logistic regressions.
+    threshold
+        A train answer counts as right when its quality is ≥ this.
+    """
+
+    def __init__(self, judge: str = "verifier", c: float = 1.0, threshold: float = 0.5) -> None:
+        if judge not in JUDGES:
+            raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
+        self.judge = judge
+        self.c = c
+        self.threshold = threshold
+
+    def fit(
+        self, ev: ResponseEvidence, quality: np.ndarray, windows, *, memo: dict | None = None
+    ) -> WindowVerifier:
+        """Fit on train evidence and train quality ``[n, m]`` for each window of `windows`.
+
+        `memo` (a dict shared between calls on the same evidence) reuses the
+        regression of a (window, target) pair fitted before, as a chain search does.
+        """
+        self.fitted_: dict[tuple[tuple[int, ...], int], _Fitted] = {}
+        if self.judge == "agreement":
+            return self
+        for window in windows:
+            for t in window:
+                if memo is not None and (window, t) in memo:
+                    self.fitted_[(window, t)] = memo[(window, t)]
+                    continue
+                measured = ~np.isnan(quality[:, t])
+                rows = np.flatnonzero(measured)
+                x = window_features(ev, rows, window, t)
+                y = (quality[rows, t] >= self.threshold).astype(int)
+                self.fitted_[(window, t)] = _fit_one(x, y, self.c)
+                if memo is not None:
+                    memo[(window, t)] = self.fitted_[(window, t)]
+        return self
+
+    def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
+        """``[len(rows), len(window)]`` P̂ of each window member's answer being right."""
+        if self.judge == "agreement":
+            cols = [agreement_score(ev, rows, window, t) for t in window]
+        else:
+            cols = [
+                _predict_one(self.fitted_[(window, t)], window_features(ev, rows, window, t))
+                for t in window
+            ]
+        return np.column_stack(cols) if cols else np.zeros((len(rows), 0))
+
+
+def judge_error_rates(accept: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Measured (false-accept, false-reject) of a judge's verdicts against the truth.
+
+    false-accept = P(accept | answer wrong), false-reject = P(reject | answer
+    right): the two sides of the paper's symmetric error rate ε. NaN where a
+    side has no cases.
+    """
+    accept = np.asarray(accept, dtype=bool)
+    right = np.asarray(right, dtype=bool)
+    fa = float(accept[~right].mean()) if (~right).any() else float("nan")
+    fr = float((~accept[right]).mean()) if right.any() else float("nan")
+    return fa, fr

@@ -1,0 +1,188 @@
+"""Judged cascade and hybrid: contract, outcome blindness, paying for what is read, real gains."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from tests.routers.judges_helpers import halves, mc_bench
+
+from routerbench.data.benchmark import ResponseStore
+from routerbench.frontier import crossfit_aiq, realised, zero_router
+from routerbench.routers import check_router, get_router
+from routerbench.routers.hybrid import HybridRouter
+from routerbench.routers.judged_cascade import JudgedCascadeRouter, chain_of, windows_of
+
+FAST = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 1.01)
+
+
+def _cascade(**kw):
+    return JudgedCascadeRouter(thresholds=FAST, run_code=False, **kw)
+
+
+def _hybrid(**kw):
+    return HybridRouter(thresholds=FAST, lambdas=(1e-3, 1e-1), run_code=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return halves(mc_bench(n=400))
+
+
+def test_chain_and_windows():
+    train, _ = halves(mc_bench(n=200))
+    assert chain_of(train, "all") == (0, 1, 2, 3)
+    assert chain_of(train, ["m3", "m0"]) == (0, 3)  # sorted cheapest first
+    assert set(chain_of(train, "hull")) <= {0, 1, 2, 3}
+    assert windows_of((0, 2, 3)) == [(0,), (0, 2), (0, 2, 3), (2,), (2, 3), (3,)]
+
+
+@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+def test_contract(make):
+    passed = check_router(make, mc_bench(n=120, seed=1))
+    assert {"sweep", "subset", "outcome-blind", "tags"} <= set(passed)
+
+
+@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+def test_decisions_are_blind_to_test_outcomes(split, make):
+    """Permuting test quality and cost (responses kept) must not change any decision."""
+    train, test = split
+    router = make().fit(train)
+    rng = np.random.default_rng(7)
+    shuffled = replace(
+        test,
+        quality=rng.permutation(test.quality.ravel()).reshape(test.shape),
+        cost=rng.permutation(test.cost.ravel()).reshape(test.shape),
+    )
+    for a, b in zip(router.sweep(test), router.sweep(shuffled), strict=True):
+        assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
+
+
+def test_responses_of_models_not_called_are_never_read(split):
+    """Garbling the responses of every model a prompt did not call leaves the decision alone."""
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    for setting in ({"start": 0, "threshold": 0.8}, {"start": 1, "threshold": 0.95}):
+        d = router.route(test, **setting)
+        texts = test.responses.load().copy()
+        texts[~d.called] = "Z garbled by the test"
+        garbled = replace(test, responses=ResponseStore(lambda t=texts: t))
+        d2 = router.route(garbled, **setting)
+        assert np.array_equal(d.choice, d2.choice) and np.array_equal(d.called, d2.called)
+
+
+def test_judge_cost_is_paid_per_model_called(split):
+    train, test = split
+    d = _cascade(judge_cost=1e-5).fit(train).route(test, start=0, threshold=0.9)
+    _, cost = d.realised(test)
+    table = np.where(d.called, test.cost, 0.0).sum(axis=1)
+    assert np.allclose(cost, table + 1e-5 * d.called.sum(axis=1))
+
+
+def test_cascade_beats_zero_out_of_sample_on_informative_agreement(split):
+    """On data where agreement carries signal, the cross-fitted AIQ gain over Zero is clear."""
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    pairs = [realised(test.quality, test.cost, d.choice, d.called) for d in router.sweep(test)]
+    q, c = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    zero = zero_router(test.cost.sum(axis=0), test.quality.mean(axis=0))
+    gain = crossfit_aiq(q, c, zero.window) - crossfit_aiq(test.quality.T, test.cost.T, zero.window)
+    assert gain > 0.02, gain
+    # the agreement judge (nothing fitted) also gains, less than the verifier or about as much
+    agree = _cascade(chain="all", judge="agreement").fit(train)
+    pairs = [realised(test.quality, test.cost, d.choice, d.called) for d in agree.sweep(test)]
+    qa, ca = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    gain_a = crossfit_aiq(qa, ca, zero.window) - crossfit_aiq(
+        test.quality.T, test.cost.T, zero.window
+    )
+    assert gain_a > 0.0, gain_a
+
+
+def test_threshold_zero_is_the_first_model_and_above_one_calls_the_whole_chain(split):
+    train, test = split
+    router = _cascade(chain="all").fit(train)
+    d0 = router.route(test, start=0, threshold=0.0)
+    assert (d0.choice == 0).all() and d0.called.sum() == test.n_prompts
+    d1 = router.route(test, start=1, threshold=1.01)
+    assert d1.called[:, 1:].all() and not d1.called[:, 0].any()
+
+
+def test_hybrid_starts_where_the_predictor_says(split):
+    train, test = split
+    router = _hybrid(chain="all").fit(train)
+    cheap = router.route(test, willingness_to_pay=0.0, threshold=0.0)
+    assert (cheap.choice == 0).all()  # λ = 0: cheapest first model, τ = 0: answer it
+    dear = router.route(test, willingness_to_pay=1e6, threshold=0.0)
+    assert (dear.called.sum(axis=1) == 1).all() and (dear.choice != 0).mean() > 0.5
+
+
+def test_registry_names():
+    assert isinstance(get_router("judged-cascade"), JudgedCascadeRouter)
+    assert isinstance(get_router("hybrid"), HybridRouter)
+
+
+def test_bad_parameters_are_config_errors(split):
+    from routerbench.errors import ConfigError
+
+    train, _ = split
+    with pytest.raises(ConfigError, match="judge"):
+        JudgedCascadeRouter(judge="oracle").fit(train)
+    with pytest.raises(ConfigError, match="chain"):
+        JudgedCascadeRouter(chain="cheapest", run_code=False).fit(train)
+    with pytest.raises(ConfigError, match="predictive"):
+        HybridRouter(predictor="oracle", run_code=False).fit(train)
+
+
+def test_searched_chain_is_learned_on_train_and_ends_at_the_dearest_hull_model(split):
+    train, test = split
+    router = _cascade(chain="search", search_depth=3).fit(train)
+    chain = router.units_["arc-challenge"].chain
+    hull = router.units_["__pooled__"].chain
+    assert chain[-1] == hull[-1] and 1 <= len(chain) <= max(3, len(hull))
+    assert list(chain) == sorted(chain, key=lambda j: train.cost[:, j].mean())
+    # the search reads train only: refitting on train with shuffled *test* changes nothing
+    again = _cascade(chain="search", search_depth=3).fit(train)
+    assert again.units_["arc-challenge"].chain == chain
+    assert len(router.route(test, start=0, threshold=0.9)) == test.n_prompts
+
+
+def _code_bench():
+    """Four MBPP-like prompts; m0 is wrong on the last two, m1 and m2 always right."""
+    import pandas as pd
+
+    from routerbench.data.benchmark import Benchmark
+
+    def sol(name, body, example):
+        return f"```python\ndef {name}(x):\n    return {body}\n```\n>>> {name}({example})"
+
+    rows = [
+        [sol("f", "x + 1", 1), sol("g", "1 + x", 2), sol("h", "x + 1", 3)],
+        [sol("f", "2 * x", 1), sol("g", "x + x", 5), sol("h", "x * 2", 7)],
+        [sol("f", "x - 1", 1), sol("g", "x ** 2", 3), sol("h", "x * x", 4)],
+        [sol("f", "0", 1), sol("g", "abs(x)", -2), sol("h", "x if x > 0 else -x", -3)],
+    ]
+    texts = np.array(rows, dtype=object)
+    quality = np.array([[1, 1, 1], [1, 1, 1], [0, 1, 1], [0, 1, 1]], dtype=float)
+    cost = np.tile([1e-4, 3e-4, 5e-3], (4, 1))
+    frame = pd.DataFrame({"sample_id": list("abcd"), "task": "mbpp", "prompt": ["write f"] * 4})
+    store = ResponseStore(lambda: texts.copy())
+    return Benchmark(frame, ("m0", "m1", "m2"), quality, cost, responses=store, source="code")
+
+
+def test_code_prompts_run_in_the_sandbox_and_pay_for_it():
+    from routerbench.collect.sandbox import isolation_mode
+    from routerbench.routers.judges.code import SANDBOX_PRICE
+
+    if isolation_mode() is None:
+        pytest.skip("this machine cannot isolate untrusted code (no namespaces)")
+    bench = _code_bench()
+    router = JudgedCascadeRouter(judge="agreement", chain="all", thresholds=(0.9,)).fit(bench)
+    d = router.route(bench, start=0, threshold=0.9)
+    # m0 alone scores 0.5 (< τ): m1 is called; where their behaviour agrees, stop there
+    assert d.called[:, :2].all()
+    assert d.called[:, 2].tolist() == [False, False, True, True]
+    assert bench.quality[np.arange(4), d.choice].tolist() == [1, 1, 1, 1]
+    _, cost = d.realised(bench)
+    table = np.where(d.called, bench.cost, 0.0).sum(axis=1)
+    assert np.allclose(cost - table, SANDBOX_PRICE * d.called.sum(axis=1))

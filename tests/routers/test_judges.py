@@ -1,0 +1,146 @@
+"""Judges: answer extraction, refusals, code behaviour in the sandbox, the learned verifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.routers.judges_helpers import halves, mc_bench
+
+from routerbench.routers.judges.code import (
+    CodeEvidence,
+    behaviour,
+    prompt_evidence,
+    prompt_tests,
+    read_solution,
+)
+from routerbench.routers.judges.evidence import response_evidence
+from routerbench.routers.judges.extract import (
+    answer_keys,
+    choice_letters,
+    code_block,
+    final_numbers,
+    kind_of,
+)
+from routerbench.routers.judges.refusal import is_refusal
+from routerbench.routers.judges.verifier import WindowVerifier, judge_error_rates
+
+
+def test_choice_letters_read_leading_letters_and_phrases_only():
+    got = choice_letters(
+        ["A\n", "(B) home", "I do", "The answer is C.", "Answer: D", None, "Banana"]
+    )
+    assert got.tolist() == ["A", "B", "", "C", "D", "", ""]
+    assert choice_letters(["C", "B"], "AB").tolist() == ["", "B"]  # C is not offered
+
+
+def test_final_numbers_prefer_marked_answers_and_normalise():
+    got = final_numbers(["3 + 4 = 7 apples", "#### 1,200", "The answer is 5. Then 6", "none"])
+    assert got.tolist() == ["7", "1200", "5", ""]
+
+
+def test_code_block_takes_the_python_function_not_examples_or_other_languages():
+    text = "Here:\n```python\ndef f(x):\n    return 1\n```\nUse:\n```\nf(2)\n```"
+    assert code_block(text) == "def f(x):\n    return 1\n"
+    assert code_block("```javascript\nfunction f(x) { return 1; }\n```") == ""
+    assert code_block(" \n[PYTHON]\ndef g():\n    pass\n[/PYTHON]").strip().startswith("def g")
+    assert answer_keys(np.array([["A", "b"]], dtype=object), "choice").tolist() == [["A", ""]]
+    assert kind_of("mbpp") == "code" and kind_of("gsm8k") == "number" and kind_of("x") == "text"
+
+
+def test_refusals_are_detected_and_answers_are_not():
+    got = is_refusal(["I do", "A", "Unfortunately I cannot", "", "I'm sorry, but", "B) I do"])
+    assert got.tolist() == [True, False, True, True, True, False]
+
+
+def test_read_solution_finds_entry_point_and_example_inputs():
+    text = (
+        "```python\ndef helper(n):\n    return n\n\ndef area(a, b):\n    return a * b\n```\n"
+        "Example:\n>>> area(2, 3)\n6\nassert area(4, 5) == 20\nprint(area(x, 1))\n"
+    )
+    sol = read_solution(text)
+    assert sol is not None and sol.entry == "area"
+    assert sol.inputs == ("(2, 3)", "(4, 5)")  # area(x, 1) has a non-literal argument
+    assert read_solution("no code here") is None
+    assert prompt_tests("Write f.\nassert f(1) == 2\nassert f(2) == 4") == (
+        "assert f(1) == 2\nassert f(2) == 4"
+    )
+
+
+def _fake_runner(code: str, tests: str):
+    """Executes in-process: only for trusted test snippets (the real path is the sandbox)."""
+    ns: dict = {}
+    try:
+        exec(code, ns)
+        exec(tests, ns)
+    except AssertionError as exc:
+        return False, f"AssertionError: {exc}"
+    except Exception as exc:
+        return False, type(exc).__name__
+    return True, ""
+
+
+def test_code_agreement_compares_behaviour_on_the_pair_s_own_inputs():
+    right = "```python\ndef double(x):\n    return 2 * x\n```\n>>> double(3)\n6"
+    also_right = "```python\ndef twice(y):\n    return y + y\n```\ntwice(10)"
+    wrong = "```python\ndef double(x):\n    return x * x\n```"
+    broken = "```python\ndef double(x):\n    return 2 * x\nundefined_name\n```"
+    ev = prompt_evidence([right, also_right, wrong, broken], _fake_runner)
+    assert ev.runs.tolist() == [True, True, True, False]
+    assert ev.pair_agreement(0, 1) == 1.0  # same values on (3,) and (10,)
+    assert ev.pair_agreement(0, 2) == 0.0  # 6 vs 9 on (3,): wrong's response has no inputs
+    assert np.isnan(ev.pair_agreement(0, 3))  # broken does not run
+    assert np.isnan(CodeEvidence(ev.runs, ev.inputs_from, ev.behaviours).pair_agreement(2, 2))
+
+
+def test_code_behaviour_in_the_real_sandbox():
+    from routerbench.collect.sandbox import isolation_mode
+
+    if isolation_mode() is None:
+        pytest.skip("this machine cannot isolate untrusted code (no namespaces)")
+    good = read_solution("```python\ndef inc(x):\n    return x + 1\n```\n>>> inc(1)")
+    loops = read_solution("```python\ndef inc(x):\n    while True:\n        pass\n```")
+    a = behaviour(good, ["(1,)", "(5,)"])
+    b = behaviour(loops, ["(1,)"])
+    assert a is not None and len(a) == 2 and a[0] != a[1] and "-" not in a
+    assert b == ("-",)  # one input, cut off by the per-call alarm, reported as an error
+
+
+def test_verifier_learns_that_agreement_means_right():
+    train, test = halves(mc_bench(n=400))
+    ev_tr = response_evidence(train, code_runner=None)
+    ev_te = response_evidence(test, code_runner=None)
+    window = (0, 1, 2)
+    v = WindowVerifier().fit(ev_tr, train.quality, [window])
+    rows = np.arange(test.n_prompts)
+    p = v.predict(ev_te, rows, window)
+    assert p.shape == (test.n_prompts, 3) and ((p >= 0) & (p <= 1)).all()
+    agree = ev_te.agree[:, 0, 1] > 0
+    assert p[agree, 0].mean() > p[~agree, 0].mean() + 0.2
+    # better than the base rate at telling right from wrong (out of sample)
+    right = test.quality[:, 0] == 1
+    assert p[right, 0].mean() > p[~right, 0].mean() + 0.2
+    # refusals of model 2 are never trusted
+    refused = ev_te.refusal[:, 2]
+    assert refused.any() and p[refused, 2].max() < 0.2
+
+
+def test_agreement_judge_and_error_rates():
+    test = mc_bench(n=100, seed=3)
+    ev = response_evidence(test, code_runner=None)
+    v = WindowVerifier("agreement").fit(ev, test.quality, [(0, 1)])
+    p = v.predict(ev, np.arange(100), (0, 1))
+    assert set(np.unique(p)) <= {0.0, 0.5, 1.0}
+    fa, fr = judge_error_rates(np.array([1, 0, 1, 0], bool), np.array([1, 1, 0, 0], bool))
+    assert (fa, fr) == (0.5, 0.5)
+    fa, fr = judge_error_rates(np.array([1, 1, 0], bool), np.array([1, 1, 0], bool))
+    assert (fa, fr) == (0.0, 0.0)
+    assert np.isnan(judge_error_rates(np.array([1], bool), np.array([1], bool))[0])
+
+
+def test_evidence_needs_responses():
+    from dataclasses import replace
+
+    from routerbench.errors import DataError
+
+    with pytest.raises(DataError, match="responses"):
+        response_evidence(replace(mc_bench(n=10), responses=None))
