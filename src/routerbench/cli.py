@@ -351,9 +351,9 @@ def compare(
     console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
-from routerbench.routers.cli import train as _train  # noqa: E402  (uses user_errors above)
+from routerbench.routers.cli import train as _train  # noqa: E402
 
-app.command("train")(_train)
+app.command("train")(user_errors(_train))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from routerbench.cli import console, err_console, user_errors
 from routerbench.errors import ConfigError
 
 
@@ -80,7 +79,6 @@ def train_router(
     return router, bench
 
 
-@user_errors
 def train(
     data: Annotated[str, typer.Option("--data", help="Data file or folder, or 'default'.")],
     router: Annotated[
@@ -105,6 +103,10 @@ def train(
     list, the training data's fingerprint and prices, and the package versions;
     loading it runs no code from the file.
     """
+    # routerbench.cli registers this wrapped in its `user_errors` (one line, exit 2);
+    # importing it only here keeps `python -m routerbench.cli` free of an import cycle.
+    from routerbench.cli import console, err_console
+
     params = parse_params(list(param or []))
     with err_console.status(f"Training {router} on {data} …"):
         fitted, bench = train_router(
