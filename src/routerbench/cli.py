@@ -355,9 +355,9 @@ def compare(
     console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
-from routerbench.routers.cli import train as _train  # noqa: E402  (uses user_errors above)
+from routerbench.routers.cli import train as _train  # noqa: E402
 
-app.command("train")(_train)
+app.command("train")(user_errors(_train))
 
 from routerbench.serve.cli import serve as _serve  # noqa: E402
 

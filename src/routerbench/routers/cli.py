@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from routerbench.cli_support import console, err_console, user_errors
+from routerbench.cli_support import console, err_console
 from routerbench.errors import ConfigError
 
 
@@ -80,7 +80,6 @@ def train_router(
     return router, bench
 
 
-@user_errors
 def train(
     data: Annotated[str, typer.Option("--data", help="Data file or folder, or 'default'.")],
     router: Annotated[

@@ -20,7 +20,6 @@ from routerbench.routers.features import PromptFeatures
 from routerbench.routers.params import (
     Constraints,
     HasMethods,
-    OneOf,
     Options,
     changed_params,
     short_value,
@@ -156,9 +155,3 @@ def composed_router(
     if features is None or isinstance(features, str):
         features = PromptFeatures() if features is None else PromptFeatures(features)
     return ComposedRouter(part, features, cost=cost, lambdas=lambdas, max_settings=max_settings)
-
-
-composed_router.parameter_constraints = {  # type: ignore[attr-defined]
-    "quality": [OneOf((str,), "a quality model name or import path")]
-    + ComposedRouter.parameter_constraints["quality"],
-}

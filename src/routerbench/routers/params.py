@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -384,13 +384,3 @@ def changed_params(obj: Any, skip: Iterable[str] = ()) -> dict[str, Any]:
         for k, v in obj.get_params(deep=False).items()
         if k not in skipped and (k not in defaults or not _same(v, defaults[k]))
     }
-
-
-Factory = Callable[..., Any]
-
-
-def constraints_of_factory(factory: Any) -> Mapping[str, list[Constraint]]:
-    """Constraints a registry factory declares (a class's, or a function's attribute)."""
-    if isinstance(factory, type):
-        return param_constraints(factory)
-    return getattr(factory, "parameter_constraints", {}) or {}
