@@ -178,10 +178,10 @@ def evaluate(
     zero = zero_router(test.cost.sum(axis=0), test.quality.mean(axis=0), test.models)
     window = zero.window
     zero_sys = (test.quality.T, test.cost.T)
-    zero_aiq = aiq(zero.curve, window)
+    zero_aiq = aiq(zero.curve, window=window)
     zero_cf = crossfit_aiq(*zero_sys, window)
     path = wtp_path(test.quality, test.cost, test.quality, test.cost)
-    frontier = aiq(ndch(path.costs, path.qualities), window)
+    frontier = aiq(ndch(path.costs, path.qualities), window=window)
     gap = frontier - zero_aiq
     rows = []
     fitted = {}
@@ -189,7 +189,7 @@ def evaluate(
         router.fit(train)
         fitted[name] = router
         q, c = table(router, test)
-        est = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window)
+        est = aiq(ndch(c.sum(axis=1), q.mean(axis=1)), window=window)
         pb = paired_bootstrap((q, c), zero_sys, n_boot=n_boot, seed=0, window=window)
         cf = crossfit_aiq(q, c, window) - zero_cf
         rows.append(Row(name, len(q), est, pb.estimate, pb.low, pb.high, cf, cf / gap))

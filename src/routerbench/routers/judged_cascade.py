@@ -236,7 +236,7 @@ class JudgedCascadeRouter(Router):
                     q, c = realised(part.quality, part.cost, choice, called)
                     qs.append(q.mean())
                     cs.append(c.sum())
-            score = aiq(ndch(np.asarray(cs), np.asarray(qs)), zero.window)
+            score = aiq(ndch(np.asarray(cs), np.asarray(qs)), window=zero.window)
             if score > best_score + 1e-12:
                 best, best_score = chain, score
         return best

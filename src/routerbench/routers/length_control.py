@@ -6,21 +6,24 @@ learned more than "long prompts cost more": the second control beside the no-inf
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
+from routerbench.routers.composed import require_trainable
 from routerbench.routers.costs import dataset_rows, group_means
-from routerbench.routers.predictive import WtpRouter, check_lambdas, require_trainable
+from routerbench.routers.params import Constraints
+from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
 
 
-def prompt_lengths(bench: Benchmark) -> np.ndarray:
+def prompt_lengths(prompts: pd.DataFrame) -> np.ndarray:
     """``[n]`` prompt length in characters: the only thing the control reads of a prompt."""
-    return bench.prompts["prompt"].astype(str).str.len().to_numpy(dtype=float)
+    return prompts["prompt"].astype(str).str.len().to_numpy(dtype=float)
 
 
-class LengthControlRouter(WtpRouter):
+class LengthControlRouter(PredictiveRouter):
     """P̂[i, j] = model j's train mean quality in prompt i's dataset; ĉ[i, j] from prompt length.
 
     The cost estimate is a per-model least-squares line of cost on prompt
@@ -32,6 +35,7 @@ class LengthControlRouter(WtpRouter):
     """
 
     name = "length"
+    parameter_constraints: ClassVar[Constraints] = LAMBDA_CONSTRAINTS
 
     def __init__(self, *, lambdas: Any = "exact", max_settings: int = 1000) -> None:
         self.lambdas = lambdas
@@ -42,12 +46,12 @@ class LengthControlRouter(WtpRouter):
         return "length control"
 
     def fit(self, train: Benchmark) -> LengthControlRouter:
-        check_lambdas(self.lambdas)
+        self._validate_params()
         require_trainable(train, "LengthControlRouter")
         self.datasets_ = tuple(train.datasets)
         labels = train.prompts["dataset"].to_numpy()
         self.quality_table_ = group_means(train.quality, labels, self.datasets_)
-        x = prompt_lengths(train)
+        x = prompt_lengths(train.prompts)
         groups = [labels == d for d in self.datasets_] + [np.ones(len(x), dtype=bool)]
         coefs = []
         for rows in groups:  # per dataset, then all of train for datasets never seen
@@ -60,10 +64,10 @@ class LengthControlRouter(WtpRouter):
         self._memo = None
         return self
 
-    def _compute(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        rows = dataset_rows(self.datasets_, test.prompts["dataset"].to_numpy())
+    def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        rows = dataset_rows(self.datasets_, prompts["dataset"].to_numpy())
         p = self.quality_table_[rows]
-        x = prompt_lengths(test)
+        x = prompt_lengths(prompts)
         coef = self.coef_[rows]  # [n, 2, m]
         c = coef[:, 0, :] + x[:, None] * coef[:, 1, :]
         return p, np.maximum(c, self.floor_[None, :])
