@@ -351,6 +351,11 @@ def compare(
     console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
+from routerbench.collect.cli import collect as _collect  # noqa: E402 (needs user_errors)
+
+app.command("collect")(_collect)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

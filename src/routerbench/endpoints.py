@@ -132,6 +132,9 @@ class ModelEndpoint(_Strict):
     price: Price
     timeout_s: float = Field(60.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
+    #: Ask for a streamed reply (time to first token is measured; usage is requested
+    #: at the end of the stream with ``stream_options.include_usage``).
+    stream: bool = False
 
     @field_validator("name", "model")
     @classmethod
