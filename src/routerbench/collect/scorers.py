@@ -62,7 +62,7 @@ _ANSWER_ANCHOR = re.compile(
 )
 _STRICT_ANCHOR = re.compile(r"answer\s*\**\s*[:：]\s*\**\s*\(?([A-J])\)?(?![A-Za-z0-9])", re.I)
 _PAREN = re.compile(r"\(([A-J])\)")
-_LINE_START = re.compile(r"^\s*\**\(?([A-J])[.):]\**(?:\s|$)", re.M)
+_REPLY_START = re.compile(r"^\s*\**\(?([A-J])[.):]\**(?:\s|$)")
 _ONLY_LETTER = re.compile(r"^\s*\**\(?([A-J])\)?\.?\**\s*$")
 
 
@@ -76,7 +76,7 @@ def extract_choice(text: str, valid: str = "ABCD", *, strict: bool = False) -> s
     """The chosen option letter, or None.
 
     Strict: only the last anchored ``Answer: X``. Flexible: that, else the last ``(X)``,
-    else the last option-style ``X.`` / ``X)`` at a line start, else a reply that is
+    else a reply that starts with an option (``B. London``), else a reply that is
     nothing but one letter. There is no fallback to a bare capital anywhere in the text
     (which would read the pronoun "I" as option I).
     """
@@ -85,7 +85,7 @@ def extract_choice(text: str, valid: str = "ABCD", *, strict: bool = False) -> s
     hit = _last_valid(_STRICT_ANCHOR, text, valid)
     if strict or hit is not None:
         return hit
-    for pattern in (_ANSWER_ANCHOR, _PAREN, _LINE_START, _ONLY_LETTER):
+    for pattern in (_ANSWER_ANCHOR, _PAREN, _REPLY_START, _ONLY_LETTER):
         hit = _last_valid(pattern, text, valid)
         if hit is not None:
             return hit

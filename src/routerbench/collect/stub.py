@@ -190,7 +190,10 @@ class StubServer:
                 if self._record:
                     self.requests.append(body)
                     self.headers_seen.append(headers)
-                reply = self.responder(body)
+                try:
+                    reply = self.responder(body)
+                except Exception as exc:  # a broken script answers 500, like a broken server
+                    reply = Reply(500, {"error": {"message": f"stub responder failed: {exc}"}})
                 if reply.hang:
                     await asyncio.sleep(3600)
                 if reply.delay_s:
