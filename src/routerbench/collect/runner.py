@@ -627,6 +627,9 @@ def collect(
     check_before_calls(tasks, cfg, opts)
     out = Path(out_dir)
     started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob(f".{TABLE_NAME}.*.tmp"), *out.glob(f".{SUMMARY_NAME}.*.tmp")]:
+        stale.unlink(missing_ok=True)  # left by a run that was killed while writing
     with Store(out / STORE_NAME) as store:
         progress = progress_factory() if progress_factory and not opts.quiet else _NoProgress()
         with progress:
