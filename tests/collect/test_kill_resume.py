@@ -1,4 +1,4 @@
-"""SIGKILL `routerbench collect` at several moments; the resumed table equals an uninterrupted one."""
+"""SIGKILL `routerbench collect` at six moments; the resumed table equals an uninterrupted one."""
 
 from __future__ import annotations
 

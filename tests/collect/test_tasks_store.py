@@ -132,13 +132,12 @@ def test_own_rows_csv_parquet_and_messages(tmp_path):
 def test_unknown_layout_names_the_columns(tmp_path):
     p = tmp_path / "x.jsonl"
     p.write_text('{"foo": 1}\n')
-    with pytest.raises(DataError, match="unknown task layout.*foo"):
+    with pytest.raises(DataError, match=r"unknown task layout.*foo"):
         read_tasks(p)
 
 
 def test_routerbench_published_prompts(routerdc_dir):
     from routerbench.collect.tasks import from_routerbench
-
     from routerbench.data.readers import load
 
     path = routerdc_dir / "arc_challenge_test.csv"
