@@ -377,3 +377,19 @@ def test_merging_two_collections_has_no_duplicates(tmp_path):
         assert _collect(tasks, models, tmp_path / "o1").exit_code == 0
         assert len(s.requests) == n_before  # everything was already there
     assert len(pd.read_parquet(tmp_path / "o1" / "benchmark.parquet")) == 10
+
+
+def test_changing_a_rows_scorer_rescores_without_calls(tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    rows = write_tasks(tasks, 6)
+    with StubServer() as s:
+        models = write_models(tmp_path / "m.yaml", [{"name": "a", "url": s.url}])
+        assert _collect(tasks, models, tmp_path / "out").exit_code == 0
+        rows[0].update(scorer="numeric", label="7")
+        tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        res = _collect(tasks, models, tmp_path / "out")
+        assert res.exit_code == 0, res.output
+        assert len(s.requests) == 6
+    df = pd.read_parquet(tmp_path / "out" / "benchmark.parquet").set_index("sample_id")
+    assert len(df) == 6 and df.loc["q0", "scorer"] == "numeric"
+    assert df.loc["q0", "quality"] == 0.0

@@ -229,35 +229,42 @@ class _Runner:
         self.versions = {n: s.version for n, s in self.scorers.items()}
         self.tallies = {m.name: ModelTally() for m in cfg.models}
         self.judge_ep = cfg.get(cfg.judge.model) if cfg.judge is not None else None
-        self.stop = asyncio.Event()
+        self.stop: asyncio.Event | None = None  # made inside each event loop
         self.stopped: str | None = None
         self.clients: dict[str, EndpointClient] = {}
         self.code_sem: asyncio.Semaphore | None = None
         self.judge_lock: dict[bytes, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ planning
-    def plan(self) -> dict[str, list[_Cell]]:
+    def plan(self, *, full: bool = False) -> dict[str, list[_Cell]]:
+        """The cells to work on per model: missing answers, and answers lacking a score.
+
+        Missing answers come from vectorised 64-bit ids against the store's index. When
+        every stored answer has a final score of the current scorer version (the usual
+        resume) no per-cell key is computed for the done cells at all.
+        """
         digests = K.task_digests(self.tasks)
         t64 = K.digests_u64(digests)
-        done_scores = self.store.scores(self.versions)
+        all_scored = not full and (
+            self.store.n_final_scores(self.versions) >= self.store.n_ok_answers()
+        )
+        done_scores = None if all_scored else self.store.scores(self.versions)
         plan: dict[str, list[_Cell]] = {}
         for ep in self.cfg.models:
             md = K.model_digest(ep)
             cells = K.cell_ids(t64, md, 0)
             missing = np.zeros(len(cells), dtype=bool)
             missing[self.store.missing(cells)] = True
+            todo = np.arange(len(cells)) if done_scores is not None else np.flatnonzero(missing)
             items = []
-            for i, task in enumerate(self.tasks):
+            for i in todo.tolist():
+                task = self.tasks[i]
                 key = K.answer_key(digests[i], md, 0)
-                scored = done_scores.get((key, task.scorer))
-                need_call = bool(missing[i])
-                if (
-                    not need_call
-                    and scored is not None
-                    and scored["status"] in ("ok", "parse_fail")
-                ):
-                    continue
-                items.append(_Cell(i, task, ep.name, key, int(cells[i]), need_call))
+                if not missing[i] and done_scores is not None:
+                    scored = done_scores.get((key, task.scorer))
+                    if scored is not None and scored["status"] in ("ok", "parse_fail"):
+                        continue
+                items.append(_Cell(i, task, ep.name, key, int(cells[i]), bool(missing[i])))
             tally = self.tallies[ep.name]
             tally.total = len(self.tasks)
             tally.done_before = len(self.tasks) - len(items)
@@ -418,6 +425,7 @@ class _Runner:
 
     # ------------------------------------------------------------------ run
     async def run(self, plan: dict[str, list[_Cell]]) -> None:
+        self.stop = asyncio.Event()
         self.code_sem = asyncio.Semaphore(max(1, self.opts.code_workers))
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -497,8 +505,9 @@ _TABLE_COLUMNS = [
 
 def build_table(
     tasks: list[Task], cfg: ModelsConfig, store: Store, versions: dict[str, str]
-) -> pd.DataFrame:
-    """The long table of every cell with an ok answer and an ok score, from the store."""
+) -> tuple[pd.DataFrame, int]:
+    """The long table of every cell with an ok answer and an ok score, from the store,
+    and the number of ok answers that have no final score yet."""
     digests = K.task_digests(tasks)
     scores = store.scores(versions)
     wanted: dict[bytes, tuple[int, ModelEndpoint]] = {}
@@ -508,10 +517,13 @@ def build_table(
             wanted[K.answer_key(d, md, 0)] = (i, ep)
     calls = store.ok_calls(wanted)
     rows = []
+    unscored = 0
     for key, (i, ep) in wanted.items():
         call = calls.get(key)
         task = tasks[i]
         sc = scores.get((key, task.scorer))
+        if call is not None and (sc is None or sc["status"] not in ("ok", "parse_fail")):
+            unscored += 1
         if call is None or sc is None or sc["status"] != "ok" or sc["quality"] is None:
             continue
         rows.append(
@@ -550,7 +562,8 @@ def build_table(
     order = {t.sample_id: i for i, t in enumerate(tasks)}
     morder = {m.name: j for j, m in enumerate(cfg.models)}
     df["_o"] = df["sample_id"].map(order) * len(morder) + df["model"].map(morder)
-    return df.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    df = df.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    return df, unscored
 
 
 def _summary(runner: _Runner, table: pd.DataFrame, store: Store, started: float) -> list[str]:
@@ -638,8 +651,13 @@ def collect(
             if hasattr(progress, "start"):
                 progress.start(runner)
             asyncio.run(runner.run(plan))
+            table, unscored = build_table(tasks, cfg, store, runner.versions)
+            if unscored and runner.stopped is None:
+                # Answers whose score the fast resume check could not see (a task whose
+                # scorer changed): score them now, from the stored answers.
+                asyncio.run(runner.run(runner.plan(full=True)))
+                table, unscored = build_table(tasks, cfg, store, runner.versions)
             progress.update(runner)
-        table = build_table(tasks, cfg, store, runner.versions)
         target = out / TABLE_NAME
         if len(table):
             write_atomic(target, lambda p: table.to_parquet(p, index=False))

@@ -10,6 +10,7 @@ by (call, scorer, scorer version): re-scoring never calls a model.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import time
@@ -56,7 +57,8 @@ CREATE TABLE IF NOT EXISTS calls (
     error TEXT,
     updated_at REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS calls_ok_cell ON calls (cell) WHERE status = 'ok';
+CREATE INDEX IF NOT EXISTS calls_ok_answer ON calls (cell)
+    WHERE status = 'ok' AND purpose = 'answer';
 CREATE TABLE IF NOT EXISTS scores (
     key BLOB NOT NULL,
     scorer TEXT NOT NULL,
@@ -267,13 +269,35 @@ class Store:
             )
         return {k for (k,) in cur}
 
+    def n_ok_answers(self) -> int:
+        (n,) = self.db.execute(
+            "SELECT COUNT(*) FROM calls INDEXED BY calls_ok_answer "
+            "WHERE status = 'ok' AND purpose = 'answer'"
+        ).fetchone()
+        return int(n)
+
     def done_cells(self) -> np.ndarray:
-        """Sorted 64-bit cell ids of every ``ok`` call (read from a partial index)."""
-        (n,) = self.db.execute("SELECT COUNT(*) FROM calls WHERE status = 'ok'").fetchone()
-        cur = self.db.execute("SELECT cell FROM calls INDEXED BY calls_ok_cell WHERE status = 'ok'")
-        arr = np.fromiter((c for (c,) in cur), dtype=np.int64, count=n)
+        """Sorted 64-bit cell ids of every ``ok`` answer (read from a partial index)."""
+        n = self.n_ok_answers()
+        cur = self.db.execute(
+            "SELECT cell FROM calls INDEXED BY calls_ok_answer "
+            "WHERE status = 'ok' AND purpose = 'answer'"
+        )
+        arr = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64, count=n)
         arr.sort()
         return arr
+
+    def n_final_scores(self, scorer_versions: dict[str, str]) -> int:
+        """Scores of the current versions that need no redo (ok or parse_fail)."""
+        total = 0
+        for scorer, version in scorer_versions.items():
+            (n,) = self.db.execute(
+                "SELECT COUNT(*) FROM scores WHERE scorer = ? AND version = ? "
+                "AND status IN ('ok', 'parse_fail')",
+                (scorer, version),
+            ).fetchone()
+            total += int(n)
+        return total
 
     def missing(self, cells: np.ndarray) -> np.ndarray:
         """Positions in `cells` (int64 ids) with no ``ok`` call yet, in order.

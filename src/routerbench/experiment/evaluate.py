@@ -401,6 +401,4 @@ def write_csv(frame: pd.DataFrame, path: str | Path, columns: Sequence[str] | No
     from routerbench.io import write_atomic
 
     out = frame if columns is None else frame.loc[:, list(columns)]
-    return write_atomic(
-        path, lambda p: out.to_csv(p, index=False, lineterminator="\n")
-    )
+    return write_atomic(path, lambda p: out.to_csv(p, index=False, lineterminator="\n"))
