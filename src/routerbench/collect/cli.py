@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from routerbench.cli import console, err_console, user_errors
+from routerbench.errors import ConfigError
 
 __all__ = ["collect"]
 
@@ -56,6 +57,12 @@ def collect(
     Writes OUT/collect.sqlite (every call, kept across runs), OUT/benchmark.parquet
     (the long table `routerbench run --data OUT` reads) and OUT/collect-summary.txt.
     """
+    try:
+        import httpx  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "routerbench collect needs httpx: pip install 'routerbench[collect]'"
+        ) from None
     from routerbench.collect.progress import LiveProgress
     from routerbench.collect.runner import CollectOptions
     from routerbench.collect.runner import collect as run_collect

@@ -250,11 +250,12 @@ class _Runner:
         )
         done_scores = None if all_scored else self.store.scores(self.versions)
         plan: dict[str, list[_Cell]] = {}
+        done = self.store.done_cells()
         for ep in self.cfg.models:
             md = K.model_digest(ep)
             cells = K.cell_ids(t64, md, 0)
             missing = np.zeros(len(cells), dtype=bool)
-            missing[self.store.missing(cells)] = True
+            missing[self.store.missing(cells, done)] = True
             todo = np.arange(len(cells)) if done_scores is not None else np.flatnonzero(missing)
             items = []
             for i in todo.tolist():

@@ -299,13 +299,14 @@ class Store:
             total += int(n)
         return total
 
-    def missing(self, cells: np.ndarray) -> np.ndarray:
+    def missing(self, cells: np.ndarray, done: np.ndarray | None = None) -> np.ndarray:
         """Positions in `cells` (int64 ids) with no ``ok`` call yet, in order.
 
+        `done` (from `done_cells`) may be passed to check many models against one read.
         A prefilter on 64-bit ids: a cell reported done is checked again by its full
         128-bit key when the table is assembled, so an id collision cannot lose a row.
         """
-        done = self.done_cells()
+        done = self.done_cells() if done is None else done
         cells = np.asarray(cells, dtype=np.int64)
         if done.size == 0:
             return np.arange(cells.size)
