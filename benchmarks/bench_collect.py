@@ -111,7 +111,7 @@ def _resume(emit) -> None:
         skip = set(rng.choice(n_prompts * n_models, size=1000, replace=False).tolist())
         t_build = time.perf_counter()
         with Store(path) as st:
-            st.db.execute("DROP INDEX calls_ok_answer")  # bulk load, then index once
+            st.db.execute("DROP INDEX calls_status_cell")  # bulk load, then index once
             recs = []
             for j, ep in enumerate(cfg.models):
                 md = K.model_digest(ep)
@@ -140,10 +140,7 @@ def _resume(emit) -> None:
             st.db.execute(
                 "INSERT INTO scores SELECT key, 'mc', '1', 'ok', 1.0, '', NULL, NULL, 0 FROM calls"
             )
-            st.db.executescript(
-                "CREATE INDEX calls_ok_answer ON calls (cell) "
-                "WHERE status = 'ok' AND purpose = 'answer';"
-            )
+            st.db.execute("CREATE INDEX calls_status_cell ON calls (status, purpose, cell)")
         build = time.perf_counter() - t_build
         emit("resume_store_build_1M_rows", build, "s", "setup, no target")
         with Store(path) as st:

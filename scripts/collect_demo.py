@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib.resources
 import importlib.util
 import json
 import os
@@ -91,11 +90,14 @@ def ensure_packages() -> None:
 
 
 def _resource(package: str, suffix: str) -> Path:
-    root = importlib.resources.files(package)
-    for entry in [root, *[p for p in root.iterdir() if p.is_dir()]]:
-        for p in entry.iterdir():
-            if p.name.endswith(suffix):
-                return Path(str(p))
+    """A data file inside an installed package, found without importing the package
+    (their __init__ imports dependencies that the data does not need)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package} is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    for p in sorted(root.rglob(f"*{suffix}")):
+        return p
     raise FileNotFoundError(f"no *{suffix} in package {package}")
 
 

@@ -137,3 +137,25 @@ def _assert_store_consistent(out: Path) -> None:
     table = out / "benchmark.parquet"
     if table.exists():
         pd.read_parquet(table)
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    write_tasks(tasks, N_TASKS)
+    with StubServer(ScriptedResponder(default=_reply)) as s:
+        models = write_models(tmp_path / "m.yaml", [{"name": m, "url": s.url} for m in MODELS])
+        out = tmp_path / "out"
+        proc = subprocess.Popen(
+            _cmd(tasks, models, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while len(s.requests) < 10 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()[-2000:]
+    assert "re-run the same command to resume" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    df = pd.read_parquet(out / "benchmark.parquet")
+    assert 0 < len(df) < N_TASKS * len(MODELS)
+    _assert_store_consistent(out)

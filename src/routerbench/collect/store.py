@@ -57,8 +57,8 @@ CREATE TABLE IF NOT EXISTS calls (
     error TEXT,
     updated_at REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS calls_ok_answer ON calls (cell)
-    WHERE status = 'ok' AND purpose = 'answer';
+-- covering index: resume reads the ok answer cells without touching the table
+CREATE INDEX IF NOT EXISTS calls_status_cell ON calls (status, purpose, cell);
 CREATE TABLE IF NOT EXISTS scores (
     key BLOB NOT NULL,
     scorer TEXT NOT NULL,
@@ -271,21 +271,17 @@ class Store:
 
     def n_ok_answers(self) -> int:
         (n,) = self.db.execute(
-            "SELECT COUNT(*) FROM calls INDEXED BY calls_ok_answer "
-            "WHERE status = 'ok' AND purpose = 'answer'"
+            "SELECT COUNT(*) FROM calls WHERE status = 'ok' AND purpose = 'answer'"
         ).fetchone()
         return int(n)
 
     def done_cells(self) -> np.ndarray:
-        """Sorted 64-bit cell ids of every ``ok`` answer (read from a partial index)."""
+        """Sorted 64-bit cell ids of every ``ok`` answer (read from a covering index)."""
         n = self.n_ok_answers()
         cur = self.db.execute(
-            "SELECT cell FROM calls INDEXED BY calls_ok_answer "
-            "WHERE status = 'ok' AND purpose = 'answer'"
+            "SELECT cell FROM calls WHERE status = 'ok' AND purpose = 'answer' ORDER BY cell"
         )
-        arr = np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64, count=n)
-        arr.sort()
-        return arr
+        return np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64, count=n)
 
     def n_final_scores(self, scorer_versions: dict[str, str]) -> int:
         """Scores of the current versions that need no redo (ok or parse_fail)."""
