@@ -393,3 +393,45 @@ def test_changing_a_rows_scorer_rescores_without_calls(tmp_path):
     df = pd.read_parquet(tmp_path / "out" / "benchmark.parquet").set_index("sample_id")
     assert len(df) == 6 and df.loc["q0", "scorer"] == "numeric"
     assert df.loc["q0", "quality"] == 0.0
+
+
+def test_live_progress_shows_each_model(tmp_path, tasks_file):
+    import io
+
+    from rich.console import Console
+
+    from routerbench.collect.progress import LiveProgress
+    from routerbench.collect.runner import CollectOptions, collect
+    from routerbench.collect.tasks import read_tasks
+    from routerbench.endpoints import load_models_config
+
+    buf = io.StringIO()
+    with StubServer() as s:
+        models = write_models(
+            tmp_path / "m.yaml", [{"name": "alpha", "url": s.url}, {"name": "beta", "url": s.url}]
+        )
+        res = collect(
+            read_tasks(tasks_file),
+            load_models_config(models),
+            tmp_path / "out",
+            CollectOptions(),
+            progress_factory=lambda: LiveProgress(
+                Console(file=buf, force_terminal=True, width=200)
+            ),
+        )
+    text = buf.getvalue()
+    assert res.rows == 24
+    for word in ("alpha", "beta", "calls/s", "12/12", "retries"):
+        assert word in text
+
+
+def test_usage_flags_far_from_tokenizer():
+    import numpy as np
+
+    from routerbench.collect.usage import usage_flags
+
+    est = np.array([100, 120, 90, 110, 105])
+    ok = usage_flags("m", est * 1.1, est / 2, est, est / 2, 5)
+    assert ok.lines() == []
+    far = usage_flags("m", est * 10, est / 2, est, est / 2, 5)
+    assert far.far_from_tokenizer == 5 and "more than 3x" in far.lines()[0]
