@@ -145,6 +145,15 @@ def _resume(emit) -> None:
         emit("resume_store_build_1M_rows", build, "s", "setup, no target")
         with Store(path) as st:
             t0 = time.perf_counter()
+            st.done_cells()
+            emit(
+                "resume_1M_read_done_cells_from_index",
+                time.perf_counter() - t0,
+                "s",
+                "no target (before a run has written the snapshot)",
+            )
+            st.write_snapshot()  # what the end of every collect run does
+            t0 = time.perf_counter()
             found = 0
             done = st.done_cells()
             for ep in cfg.models:

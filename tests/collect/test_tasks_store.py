@@ -234,3 +234,33 @@ def test_store_refuses_a_foreign_file(tmp_path):
     p.write_bytes(b"this is not a database" * 100)
     with pytest.raises(DataError, match="not a routerbench collection store"):
         Store(p)
+
+
+def test_snapshot_plus_later_rows_equals_a_full_read(tmp_path):
+    def rec(i, status="ok"):
+        return CallRecord(
+            key=i.to_bytes(16, "little"),
+            cell=i * 7919 - 5000,
+            sample_id=str(i),
+            task="t",
+            model="m",
+            purpose="answer",
+            repeat=0,
+            parent_key=None,
+            request="{}",
+            status=status,
+            attempts=1,
+            response="x" if status == "ok" else None,
+        )
+
+    with Store(tmp_path / "s.sqlite") as st:
+        st.put_calls_bulk([rec(i) for i in range(50)] + [rec(i, "error") for i in range(50, 60)])
+        assert st.write_snapshot(min_new=1)
+        assert not st.write_snapshot(min_new=1)  # nothing new since
+        st.put_call(rec(55))  # an error row becomes ok after the snapshot
+        st.put_calls_bulk([rec(i) for i in range(60, 70)])
+        with_snapshot = st.done_cells()
+        st.db.execute("DELETE FROM done_snapshot")
+        full = st.done_cells()
+    assert np.array_equal(with_snapshot, full) and len(full) == 61
+    assert np.all(np.diff(full) > 0)

@@ -662,6 +662,7 @@ def collect(
         target = out / TABLE_NAME
         if len(table):
             write_atomic(target, lambda p: table.to_parquet(p, index=False))
+        store.write_snapshot()  # a fast start for the next resume of a big store
         lines = _summary(runner, table, store, started)
         write_atomic(out / SUMMARY_NAME, lambda p: p.write_text("\n".join(lines) + "\n"))
     judge = sum(t.judge_dollars for t in runner.tallies.values())

@@ -55,8 +55,17 @@ CREATE TABLE IF NOT EXISTS calls (
     latency_s REAL,
     ttft_s REAL,
     error TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    seq INTEGER NOT NULL              -- write order: a newer write has a larger seq
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS calls_seq ON calls (seq);
+-- the sorted cell ids of the ok answers with seq <= max_seq, as one int64 array: resume
+-- reads it in one go plus the few rows written since, instead of a million index rows
+CREATE TABLE IF NOT EXISTS done_snapshot (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    max_seq INTEGER NOT NULL,
+    cells BLOB NOT NULL
+);
 -- covering index: resume reads the ok answer cells without touching the table
 CREATE INDEX IF NOT EXISTS calls_status_cell ON calls (status, purpose, cell);
 CREATE TABLE IF NOT EXISTS scores (
@@ -100,6 +109,7 @@ _CALL_COLUMNS = (
     "ttft_s",
     "error",
     "updated_at",
+    "seq",
 )
 _SCORE_COLUMNS = (
     "key",
@@ -154,10 +164,10 @@ class CallRecord:
     ttft_s: float | None = None
     error: str | None = None
 
-    def row(self) -> tuple[Any, ...]:
-        values = [getattr(self, c) for c in _CALL_COLUMNS[:-1]]
+    def row(self, seq: int) -> tuple[Any, ...]:
+        values = [getattr(self, c) for c in _CALL_COLUMNS[:-2]]
         values[_CALL_COLUMNS.index("cost_estimated")] = int(bool(self.cost_estimated))
-        return (*values, time.time())
+        return (*values, time.time(), seq)
 
 
 @dataclass
@@ -228,6 +238,15 @@ class Store:
                 f"store schema {row[0]} is not {SCHEMA_VERSION}; collect into a new folder",
                 source=str(self.path),
             )
+        self._seq = self._max_seq()
+
+    def _max_seq(self) -> int:
+        (v,) = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM calls").fetchone()
+        return int(v)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def close(self) -> None:
         self.db.close()
@@ -243,7 +262,7 @@ class Store:
         """Commit one finished call (and its score) in one transaction."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute(_UPSERT_CALL, rec.row())
+            self.db.execute(_UPSERT_CALL, rec.row(self._next_seq()))
             if score is not None:
                 self.db.execute(_UPSERT_SCORE, score.row())
 
@@ -256,7 +275,7 @@ class Store:
         """Many rows in one transaction (imports, benchmarks)."""
         with self.db:
             self.db.execute("BEGIN")
-            self.db.executemany(_UPSERT_CALL, (r.row() for r in recs))
+            self.db.executemany(_UPSERT_CALL, (r.row(self._next_seq()) for r in recs))
 
     # ------------------------------------------------------------------ reads
     def done_keys(self, purpose: str | None = None) -> set[bytes]:
@@ -275,13 +294,50 @@ class Store:
         ).fetchone()
         return int(n)
 
-    def done_cells(self) -> np.ndarray:
-        """Sorted 64-bit cell ids of every ``ok`` answer (read from a covering index)."""
-        n = self.n_ok_answers()
+    def _read_cells(self, where: str = "", args: tuple[Any, ...] = ()) -> np.ndarray:
         cur = self.db.execute(
-            "SELECT cell FROM calls WHERE status = 'ok' AND purpose = 'answer' ORDER BY cell"
+            f"SELECT cell FROM calls WHERE status = 'ok' AND purpose = 'answer' {where}", args
         )
-        return np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64, count=n)
+        return np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64)
+
+    def done_cells(self) -> np.ndarray:
+        """Sorted 64-bit cell ids of every ``ok`` answer.
+
+        From the snapshot plus the rows written after it when there is one (ok rows are
+        final and only ever added, so the snapshot stays a true prefix); else from the
+        covering index.
+        """
+        snap = self.db.execute("SELECT max_seq, cells FROM done_snapshot").fetchone()
+        if snap is None:
+            return self._read_cells("ORDER BY cell")
+        base = np.frombuffer(snap[1], dtype="<i8").astype(np.int64)
+        delta = self._read_cells("AND seq > ?", (snap[0],))
+        if delta.size == 0:
+            return base
+        out = np.concatenate([base, delta])
+        out.sort()
+        return out
+
+    def write_snapshot(self, *, min_new: int = 10_000) -> bool:
+        """Store the done cells as one array when at least `min_new` ok answers are not in
+        the snapshot yet; returns whether it wrote one."""
+        with self.db:
+            self.db.execute("BEGIN")
+            snap = self.db.execute("SELECT max_seq FROM done_snapshot").fetchone()
+            since = 0 if snap is None else int(snap[0])
+            (new,) = self.db.execute(
+                "SELECT COUNT(*) FROM calls WHERE seq > ? AND status = 'ok' AND purpose = 'answer'",
+                (since,),
+            ).fetchone()
+            if new < min_new:
+                return False
+            max_seq = self._max_seq()
+            cells = self.done_cells()
+            self.db.execute(
+                "INSERT OR REPLACE INTO done_snapshot VALUES (1, ?, ?)",
+                (max_seq, cells.astype("<i8").tobytes()),
+            )
+        return True
 
     def n_final_scores(self, scorer_versions: dict[str, str]) -> int:
         """Scores of the current versions that need no redo (ok or parse_fail)."""
@@ -361,8 +417,12 @@ class Store:
             with self.db:
                 self.db.execute("BEGIN")
                 cols = ", ".join(_CALL_COLUMNS)
+                # merged rows are newer writes here: their seq goes past ours
+                picked = ", ".join(
+                    c if c != "seq" else f"seq + {int(self._seq)}" for c in _CALL_COLUMNS
+                )
                 self.db.execute(
-                    f"INSERT INTO calls ({cols}) SELECT {cols} FROM other.calls WHERE true "
+                    f"INSERT INTO calls ({cols}) SELECT {picked} FROM other.calls WHERE true "
                     "ON CONFLICT(key) DO UPDATE SET "
                     + ", ".join(f"{c} = excluded.{c}" for c in _CALL_COLUMNS[9:])
                     + " WHERE calls.status != 'ok' AND excluded.status = 'ok'"
@@ -376,5 +436,6 @@ class Store:
                 )
         finally:
             self.db.execute("DETACH DATABASE other")
+        self._seq = self._max_seq()
         after = self.counts()
         return {"before": sum(before.values()), "after": sum(after.values())}
