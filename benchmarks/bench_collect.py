@@ -23,6 +23,7 @@ import numpy as np
 from routerbench.collect import keys as K
 from routerbench.collect.client import RetryPolicy
 from routerbench.collect.runner import CollectOptions, _Runner, collect
+from routerbench.collect.store import _SCHEMA as SCHEMA
 from routerbench.collect.store import CallRecord, Store
 from routerbench.collect.tasks import Task
 from routerbench.endpoints import ModelEndpoint, ModelsConfig, Price
@@ -111,7 +112,8 @@ def _resume(emit) -> None:
         skip = set(rng.choice(n_prompts * n_models, size=1000, replace=False).tolist())
         t_build = time.perf_counter()
         with Store(path) as st:
-            st.db.execute("DROP INDEX calls_status_cell")  # bulk load, then index once
+            for index in ("calls_status_cell", "calls_seq"):  # bulk load, then index once
+                st.db.execute(f"DROP INDEX {index}")
             recs = []
             for j, ep in enumerate(cfg.models):
                 md = K.model_digest(ep)
@@ -140,7 +142,7 @@ def _resume(emit) -> None:
             st.db.execute(
                 "INSERT INTO scores SELECT key, 'mc', '1', 'ok', 1.0, '', NULL, NULL, 0 FROM calls"
             )
-            st.db.execute("CREATE INDEX calls_status_cell ON calls (status, purpose, cell)")
+            st.db.executescript(SCHEMA)  # CREATE ... IF NOT EXISTS: rebuilds the indexes
         build = time.perf_counter() - t_build
         emit("resume_store_build_1M_rows", build, "s", "setup, no target")
         with Store(path) as st:
@@ -155,7 +157,7 @@ def _resume(emit) -> None:
             st.write_snapshot()  # what the end of every collect run does
             t0 = time.perf_counter()
             found = 0
-            done = st.done_cells()
+            done = st.done_index()
             for ep in cfg.models:
                 found += len(st.missing(K.cell_ids(t64, K.model_digest(ep), 0), done))
             find = time.perf_counter() - t0

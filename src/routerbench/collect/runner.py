@@ -250,7 +250,7 @@ class _Runner:
         )
         done_scores = None if all_scored else self.store.scores(self.versions)
         plan: dict[str, list[_Cell]] = {}
-        done = self.store.done_cells()
+        done = self.store.done_index()
         for ep in self.cfg.models:
             md = K.model_digest(ep)
             cells = K.cell_ids(t64, md, 0)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from routerbench.errors import DataError
 
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS calls (
     updated_at REAL NOT NULL,
     seq INTEGER NOT NULL              -- write order: a newer write has a larger seq
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS calls_seq ON calls (seq);
+CREATE INDEX IF NOT EXISTS calls_seq ON calls (seq, status, purpose, cell);
 -- the sorted cell ids of the ok answers with seq <= max_seq, as one int64 array: resume
 -- reads it in one go plus the few rows written since, instead of a million index rows
 CREATE TABLE IF NOT EXISTS done_snapshot (
@@ -294,9 +295,13 @@ class Store:
         ).fetchone()
         return int(n)
 
-    def _read_cells(self, where: str = "", args: tuple[Any, ...] = ()) -> np.ndarray:
+    def _read_cells(
+        self, where: str = "", args: tuple[Any, ...] = (), index: str = "calls_status_cell"
+    ) -> np.ndarray:
         cur = self.db.execute(
-            f"SELECT cell FROM calls WHERE status = 'ok' AND purpose = 'answer' {where}", args
+            f"SELECT cell FROM calls INDEXED BY {index} "
+            f"WHERE status = 'ok' AND purpose = 'answer' {where}",
+            args,
         )
         return np.fromiter(itertools.chain.from_iterable(cur), dtype=np.int64)
 
@@ -311,7 +316,7 @@ class Store:
         if snap is None:
             return self._read_cells("ORDER BY cell")
         base = np.frombuffer(snap[1], dtype="<i8").astype(np.int64)
-        delta = self._read_cells("AND seq > ?", (snap[0],))
+        delta = self._read_cells("AND seq > ?", (snap[0],), index="calls_seq")
         if delta.size == 0:
             return base
         out = np.concatenate([base, delta])
@@ -351,19 +356,25 @@ class Store:
             total += int(n)
         return total
 
-    def missing(self, cells: np.ndarray, done: np.ndarray | None = None) -> np.ndarray:
-        """Positions in `cells` (int64 ids) with no ``ok`` call yet, in order.
+    def done_index(self) -> pd.Index:
+        """The done cells as a hashed index, built once and probed per model."""
+        cells = self.done_cells()
+        if cells.size > 1 and np.any(cells[1:] == cells[:-1]):  # sorted: duplicates adjoin
+            cells = np.unique(cells)
+        return pd.Index(cells, copy=False)
 
-        `done` (from `done_cells`) may be passed to check many models against one read.
+    def missing(self, cells: np.ndarray, done: pd.Index | None = None) -> np.ndarray:
+        """Positions in `cells` (int64 ids) with no ``ok`` answer yet, in order.
+
+        `done` (from `done_index`) may be passed to check many models against one read.
         A prefilter on 64-bit ids: a cell reported done is checked again by its full
         128-bit key when the table is assembled, so an id collision cannot lose a row.
         """
-        done = self.done_cells() if done is None else done
+        done = self.done_index() if done is None else done
         cells = np.asarray(cells, dtype=np.int64)
-        if done.size == 0:
+        if len(done) == 0:
             return np.arange(cells.size)
-        pos = np.minimum(np.searchsorted(done, cells), done.size - 1)
-        return np.flatnonzero(done[pos] != cells)
+        return np.flatnonzero(done.get_indexer(cells) < 0)
 
     def get_call(self, key: bytes) -> dict[str, Any] | None:
         cur = self.db.execute(f"SELECT {', '.join(_CALL_COLUMNS)} FROM calls WHERE key = ?", (key,))
