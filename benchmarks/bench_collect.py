@@ -139,6 +139,7 @@ def _resume(emit) -> None:
                     )
             recs.sort(key=lambda r: r.key)
             st.put_calls_bulk(recs)
+            del recs  # a million records: free them before anything is timed
             st.db.execute(
                 "INSERT INTO scores SELECT key, 'mc', '1', 'ok', 1.0, '', NULL, NULL, 0 FROM calls"
             )
@@ -155,6 +156,7 @@ def _resume(emit) -> None:
                 "no target (before a run has written the snapshot)",
             )
             st.write_snapshot()  # what the end of every collect run does
+        with Store(path) as st:  # a fresh start, as a resumed run has
             t0 = time.perf_counter()
             found = 0
             done = st.done_index()

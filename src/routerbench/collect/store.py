@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS scores (
     updated_at REAL NOT NULL,
     PRIMARY KEY (key, scorer, version)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS scores_version ON scores (scorer, version, status);
 """
 
 _CALL_COLUMNS = (
