@@ -189,7 +189,7 @@ models:
   - name: smollm2-greedy
     base_url: {url}
     model: smollm2
-    params: {{temperature: 0, max_tokens: 160}}
+    params: {{temperature: 0, max_tokens: 128}}
     max_concurrency: 2
     timeout_s: 300
     price: {{input_per_mtok: 0.20, output_per_mtok: 0.40, date: 2026-12-01,
@@ -197,7 +197,7 @@ models:
   - name: smollm2-sampled
     base_url: {url}
     model: smollm2
-    params: {{temperature: 0.8, top_p: 0.95, seed: 7, max_tokens: 96}}
+    params: {{temperature: 0.8, top_p: 0.95, seed: 7, max_tokens: 64}}
     max_concurrency: 2
     timeout_s: 300
     price: {{input_per_mtok: 0.05, output_per_mtok: 0.10, date: 2026-12-01,

@@ -35,7 +35,15 @@ def write_models(path: Path, entries: list[dict], judge: str | None = None) -> P
         lines.append(f"  - name: {e['name']}")
         lines.append(f"    base_url: {e['url']}")
         lines.append(f"    model: {e.get('model', 'stub')}")
-        for key in ("timeout_s", "max_concurrency", "api_key_env", "stream"):
+        for key in (
+            "timeout_s",
+            "max_concurrency",
+            "api_key_env",
+            "stream",
+            "max_attempts",
+            "retry_base_s",
+            "retry_wall_s",
+        ):
             if key in e:
                 lines.append(f"    {key}: {json.dumps(e[key])}")
         lines.append(f"    params: {json.dumps(e.get('params', {'temperature': 0}))}")

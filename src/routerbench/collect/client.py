@@ -183,7 +183,11 @@ class EndpointClient:
         seed: int | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(
+            max_attempts=endpoint.max_attempts,
+            max_wall_s=endpoint.retry_wall_s,
+            base_s=endpoint.retry_base_s,
+        )
         cap = min(endpoint.max_concurrency, concurrency or endpoint.max_concurrency)
         self.limit = AdaptiveLimit(cap)
         self.stats = EndpointStats()

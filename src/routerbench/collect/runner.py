@@ -15,7 +15,7 @@ import math
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ class CollectOptions:
     allow_code_execution: bool = False
     allow_no_netns: bool = False
     concurrency: int | None = None
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy | None = None  # None: each endpoint's own retry settings
     code_workers: int = 2
     quiet: bool = False
 

@@ -204,6 +204,8 @@ class StubServer:
                 await self._send(writer, reply)
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # the server is stopping (a hung reply included)
+            return
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
