@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean collect-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests benchmarks scripts examples
 	$(BIN)/python -m ruff format --check src tests benchmarks
+
+# The real end-to-end collect run (not part of CI; see docs/collect.md). Set LLAMA_WHEELS to a
+# folder holding a prebuilt llama-cpp-python wheel to skip its ~20-minute build.
+collect-demo: $(STAMP)
+	$(BIN)/python scripts/collect_demo.py $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(GROUPS)

@@ -355,12 +355,12 @@ def compare(
     console.print(f"* p < {level:g} (two-sided paired bootstrap over the shared test prompts)")
 
 
+from routerbench.collect.cli import collect as _collect  # noqa: E402
 from routerbench.routers.cli import train as _train  # noqa: E402
-
-app.command("train")(user_errors(_train))
-
 from routerbench.serve.cli import serve as _serve  # noqa: E402
 
+app.command("train")(user_errors(_train))
+app.command("collect")(_collect)
 app.command("serve")(_serve)
 
 

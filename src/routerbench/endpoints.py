@@ -132,6 +132,14 @@ class ModelEndpoint(_Strict):
     price: Price
     timeout_s: float = Field(60.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
+    #: Ask for a streamed reply (time to first token is measured; usage is requested
+    #: at the end of the stream with ``stream_options.include_usage``).
+    stream: bool = False
+    #: Retry bounds per request (`routerbench collect`): attempts, wall seconds, and the
+    #: base of the jittered exponential backoff.
+    max_attempts: int = Field(6, ge=1)
+    retry_wall_s: float = Field(300.0, gt=0)
+    retry_base_s: float = Field(0.5, ge=0)
 
     @field_validator("name", "model")
     @classmethod
