@@ -7,6 +7,7 @@ controls' gains, the Oracle frontier and the verdict that alone may say "beats Z
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from routerbench.frontier import (
     perf_gain,
     resample_weights,
 )
+from routerbench.verdicts import BEATS_ZERO, SIMULATED_ABOVE_ZERO
 
 __all__ = [
     "AIQ_COLUMNS",
@@ -40,6 +42,7 @@ __all__ = [
     "METRIC_COLUMNS",
     "ORACLE_FRONTIER",
     "RESULT_COLUMNS",
+    "SIMULATED_ABOVE_ZERO",
     "VERDICT_COLUMNS",
     "WINDOW_COLUMNS",
     "evaluate",
@@ -79,8 +82,6 @@ WINDOW_COLUMNS: tuple[str, ...] = ("protocol", "fold", "dataset", "window_lo", "
 KIND_ORDER: dict[str, int] = {
     "router": 0, "control": 1, "zero": 2, "oracle": 3, "oracle-frontier": 4, "model": 5,
 }  # fmt: skip
-#: The one verdict that says a router beats the Zero router (every other row says why not).
-BEATS_ZERO = "beats Zero"
 #: System name and kind of the Oracle frontier's row.
 ORACLE_FRONTIER = "Oracle frontier"
 #: RouterArena prices are dollars per 1000 queries.
@@ -479,6 +480,8 @@ def verdict_of(
     ci_low: float,
     control_max: float,
     length_control: float,
+    *,
+    reads_test_outcomes: bool = False,
 ) -> str:
     """THE definition of "beats Zero", used by aiq.csv, the report, compare and the docs.
 
@@ -486,7 +489,8 @@ def verdict_of(
     has a bootstrap interval wholly above 0 and exceeds both the largest gain
     of the seeded no-information controls and the length-only control's.
     Anything short of that says which condition failed; baselines and
-    controls get an empty verdict.
+    controls get an empty verdict. A system that reads the test outcomes
+    (`reads_test_outcomes`) that clears every bar gets `SIMULATED_ABOVE_ZERO`.
     """
     if kind != "router":
         return ""
@@ -500,7 +504,21 @@ def verdict_of(
         return "not above prior control"
     if delta_crossfit <= length_control:
         return "not above length control"
-    return BEATS_ZERO
+    return SIMULATED_ABOVE_ZERO if reads_test_outcomes else BEATS_ZERO
+
+
+def reads_test_outcomes(family: str) -> bool:
+    """Whether the registered router family `family` is tagged ``reads_test_outcomes``.
+
+    Families that are not registry names (plug-ins by import path) are read as
+    not simulating: their own tags are checked by `check_router`.
+    """
+    from routerbench.routers import available, get_router
+    from routerbench.routers.params import router_tags
+
+    if family not in available():
+        return False
+    return router_tags(get_router(family)).reads_test_outcomes
 
 
 #: Setting keys that name a simulated judge's error rate ε (the paper's cascade).
@@ -659,6 +677,7 @@ def evaluate(
         if meta[k][1] == "zero"
     }
     nan = float("nan")
+    simulated = functools.lru_cache(maxsize=None)(reads_test_outcomes)
     rows = []
     for key, runs in scores.items():
         protocol, dataset, system = key
@@ -696,7 +715,14 @@ def evaluate(
             "oracle_frontier": of,
             "gap_closed": delta / room if room > 0 else nan,
             "gap_closed_crossfit": cf / room if room > 0 else nan,
-            "verdict": verdict_of(kind, cf, cf_lo, control_max, length_gain),
+            "verdict": verdict_of(
+                kind,
+                cf,
+                cf_lo,
+                control_max,
+                length_gain,
+                reads_test_outcomes=kind == "router" and simulated(family),
+            ),
             "window_lo": float(wins[:, 0].mean()),
             "window_hi": float(wins[:, 1].mean()),
             "n_points": round(float(np.mean([r.n_points for r in runs]))),

@@ -26,6 +26,7 @@ from routerbench.report.tables import (
     table1_variant,
     table1_wide,
 )
+from routerbench.verdicts import ABOVE_ZERO
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
@@ -424,7 +425,7 @@ def headline_html(aiq: pd.DataFrame) -> str | None:
             for m, v in zip(routers["system"].astype(str).map(_EPS.match), routers["verdict"])
             if m
         ]
-        wins = sorted(e for e, v in eps if v == "beats Zero")
+        wins = sorted(e for e, v in eps if v in ABOVE_ZERO)
         text = ("none" if not wins else ", ".join(f"{e:g}" for e in wins)) if eps else "–"
         if eps:
             text += f" (of {len(eps)} rates)"

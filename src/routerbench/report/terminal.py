@@ -18,6 +18,7 @@ from routerbench.report.tables import (
     table1_variant,
     table1_wide,
 )
+from routerbench.verdicts import ABOVE_ZERO
 
 NON_ROUTER_KINDS: frozenset[str] = frozenset(
     {"model", "oracle", "zero", "control", "oracle-frontier"}
@@ -111,7 +112,7 @@ def _cascade_line(head: str, rows: pd.DataFrame) -> str | None:
     if not parsed:
         return None
     base = parsed[0][0].group("base")
-    wins = sorted(float(m.group("eps")) for m, v in parsed if v == "beats Zero")
+    wins = sorted(float(m.group("eps")) for m, v in parsed if v in ABOVE_ZERO)
     rates = sorted(float(m.group("eps")) for m, _ in parsed)
     won = ", ".join(f"{e:g}" for e in wins) if wins else "none"
     return (
