@@ -254,6 +254,33 @@ def _train(tmp: Path):
     return path, list(bench.models), list(test.prompts["prompt"])
 
 
+def rank_prompts_cost(emit, artifact: Path, prompts: list[str], repeats: int = 400) -> None:
+    """The router's own fixed cost: `rank_prompts` on 1 and 8 prompts of the loaded artifact.
+
+    Timed as the server runs it (one BLAS thread, the artifact loaded from disk), median
+    over `repeats` calls on rotating prompts, so a busy machine's outliers do not count.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from routerbench.routers.artifact import load_router
+
+    router = load_router(artifact)
+    with threadpool_limits(limits=1):
+        for n, target in ((1, 2.0), (8, None)):
+            router.rank_prompts(prompts[:n], 0.01)  # warm: builds the cached unit rows
+            times = []
+            for r in range(repeats):
+                batch = [prompts[(r * n + i) % len(prompts)] for i in range(n)]
+                t0 = time.perf_counter()
+                router.rank_prompts(batch, 0.01)
+                times.append(time.perf_counter() - t0)
+            ms = float(np.median(times)) * 1000
+            if target is None:
+                emit(f"rank_prompts_{n}_prompts_knn", ms, "ms", "informative")
+            else:
+                emit(f"rank_prompts_{n}_prompt_knn", ms, "ms", f"<= {target:g} ms", ms <= target)
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -270,6 +297,7 @@ def run(emit) -> None:
         tmp = Path(tmpdir)
         try:
             artifact, models, prompts = _train(tmp)
+            rank_prompts_cost(emit, artifact, prompts)
             up_port, rb_port = _free_port(), _free_port()
             env = {
                 **os.environ,

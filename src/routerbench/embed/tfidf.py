@@ -170,4 +170,9 @@ class TfidfSvdEmbedder(Embedder):
         if self._projection is None:
             self._build()
         assert self._vectorizer is not None and self._projection is not None
-        return np.asarray(self._vectorizer.transform(texts) @ self._projection)
+        # The vectoriser was validated at fit and TF-IDF weights are finite by construction:
+        # skipping scikit-learn's per-call checks changes no value, only the fixed cost
+        # of embedding one prompt (a server's request). The setting is thread-local.
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            counts = self._vectorizer.transform(texts)
+        return np.asarray(counts @ self._projection)

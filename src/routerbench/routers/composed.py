@@ -132,6 +132,15 @@ class ComposedRouter(PredictiveRouter):
         self._memo: tuple[Benchmark, np.ndarray, np.ndarray] | None = None
         return self
 
+    def _reads_prompt_columns(self) -> bool:
+        # Our own parts read prompts through routerbench.routers.features' accessors; a
+        # user's part or a subclass's own `_compute_prompts` may expect a DataFrame.
+        return (
+            type(self)._compute_prompts is ComposedRouter._compute_prompts
+            and type(getattr(self, "features_", None)) is PromptFeatures
+            and type(getattr(self, "cost_model_", None)) is CostModel
+        )
+
     def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         x = self.features_.transform(prompts)
         return self.quality_.predict(x), self.cost_model_.predict(prompts, x)

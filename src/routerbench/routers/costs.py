@@ -13,7 +13,12 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import PAPER_TOKEN_PRICES
 from routerbench.errors import ConfigError, DataError
-from routerbench.routers.features import Prompts, prompts_of
+from routerbench.routers.features import (
+    Prompts,
+    prompt_char_lengths,
+    prompt_datasets,
+    prompts_of,
+)
 from routerbench.routers.params import Constraints, Interval, Options, Params
 
 COST_KINDS: tuple[str, ...] = ("mean", "regress", "legacy")
@@ -119,8 +124,7 @@ class CostModel(Params):
     def _design(self, bench: Prompts, features: np.ndarray | None) -> np.ndarray:
         if features is None:
             raise ValueError("cost='regress' needs prompt features")
-        prompts = prompts_of(bench)["prompt"].astype(str)
-        length = np.log1p(prompts.str.len().to_numpy(dtype=float))[:, None]
+        length = np.log1p(prompt_char_lengths(bench))[:, None]
         base = self._dataset_rows(bench)
         # Dataset means in log space carry most of the signal; features refine it.
         log_mean = np.log(np.maximum(self.table_[base], 1e-12))
@@ -146,7 +150,7 @@ class CostModel(Params):
         self.smear_ = np.array(smear)
 
     def _dataset_rows(self, bench: Prompts) -> np.ndarray:
-        return dataset_rows(self.datasets_, prompts_of(bench)["dataset"].to_numpy())
+        return dataset_rows(self.datasets_, prompt_datasets(bench))
 
     def predict(self, bench: Prompts, features: np.ndarray | None = None) -> np.ndarray:
         """ĉ ``[n_prompts, n_models]`` in dollars per call (legacy: dollars per token).

@@ -15,14 +15,37 @@ import pandas as pd
 from routerbench.data.benchmark import Benchmark
 from routerbench.errors import ConfigError
 from routerbench.routers.params import Constraints, HasMethods, Interval, OneOf, Options, Params
+from routerbench.routers.ranking import PromptColumns
 
-#: What parts read prompts from: a Benchmark, or its prompts table alone (serving).
-Prompts = Benchmark | pd.DataFrame
+#: What parts read prompts from: a Benchmark, its prompts table alone, or the bare
+#: columns a server builds (`PromptColumns`, no pandas on the per-request path).
+Prompts = Benchmark | pd.DataFrame | PromptColumns
 
 
-def prompts_of(source: Prompts) -> pd.DataFrame:
+def prompts_of(source: Prompts) -> pd.DataFrame | PromptColumns:
     """The prompts table (``sample_id``, ``task``, ``dataset``, ``prompt``) of a source."""
     return source.prompts if isinstance(source, Benchmark) else source
+
+
+def prompt_strings(source: Prompts) -> list[str]:
+    """Each prompt's text as a str, from a table or from `PromptColumns` (the same values)."""
+    if isinstance(source, PromptColumns):
+        return list(source.prompt)
+    return prompts_of(source)["prompt"].astype(str).tolist()
+
+
+def prompt_datasets(source: Prompts) -> np.ndarray:
+    """Each prompt's dataset label (``""`` when unknown)."""
+    if isinstance(source, PromptColumns):
+        return source.dataset
+    return prompts_of(source)["dataset"].to_numpy()
+
+
+def prompt_char_lengths(source: Prompts) -> np.ndarray:
+    """``float [n]``: each prompt's length in characters (code points)."""
+    if isinstance(source, PromptColumns):
+        return np.fromiter(map(len, source.prompt), dtype=float, count=len(source.prompt))
+    return prompts_of(source)["prompt"].astype(str).str.len().to_numpy(dtype=float)
 
 
 def resolve_embedder(embedder: Any, dim: int | None = None) -> Any:
@@ -50,7 +73,7 @@ def prompt_texts(source: Prompts, text: str) -> list[str]:
     """The texts to embed: whole prompts, or the final question of few-shot prompts."""
     from routerbench.embed.text import prepare_texts
 
-    return prepare_texts(prompts_of(source)["prompt"].astype(str).tolist(), text)
+    return prepare_texts(prompt_strings(source), text)
 
 
 class PromptFeatures(Params):
@@ -128,14 +151,14 @@ class PromptFeatures(Params):
 
     @staticmethod
     def _log_length(source: Prompts) -> np.ndarray:
-        return np.log1p(prompts_of(source)["prompt"].astype(str).str.len().to_numpy(dtype=float))
+        return np.log1p(prompt_char_lengths(source))
 
     def transform(self, source: Prompts) -> np.ndarray:
         """Features ``[n_prompts, d]`` float32 of a Benchmark's prompts or a prompts table."""
         x = self._embed(source)
         if not self.metadata:
             return x
-        labels = prompts_of(source)["dataset"].to_numpy()
+        labels = prompt_datasets(source)
         onehot = np.column_stack([labels == d for d in self.datasets_]).astype(np.float32)
         onehot = onehot.reshape(x.shape[0], len(self.datasets_))
         length = ((self._log_length(source) - self.len_mean_) / self.len_std_)[:, None]

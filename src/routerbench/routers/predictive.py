@@ -15,7 +15,12 @@ from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
 from routerbench.routers.params import Constraint, Interval, Options, RouterTags, SequenceOf
-from routerbench.routers.ranking import Ranking, prompt_frame, ranking_of
+from routerbench.routers.ranking import (
+    PromptColumns,
+    Ranking,
+    prompt_columns,
+    ranking_of,
+)
 from routerbench.routers.wtp import PAPER_LAMBDAS, WtpPath, wtp_choice, wtp_path, wtp_rank
 
 LAMBDA_MODES: tuple[str, ...] = ("exact", "paper")
@@ -87,7 +92,17 @@ class PredictiveRouter(Router):
     def _compute_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def _estimate_prompts(self, prompts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _reads_prompt_columns(self) -> bool:
+        """True if `_compute_prompts` accepts `PromptColumns` as well as a DataFrame.
+
+        Then `rank_prompts` skips building a pandas frame (most of the fixed cost
+        of ranking one prompt); the values read are the same either way.
+        """
+        return False
+
+    def _estimate_prompts(
+        self, prompts: pd.DataFrame | PromptColumns
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(P̂, ĉ) of a prompts table, checked for shape and finiteness, read-only."""
         self._check_fitted()
         p, c = (np.array(a, dtype=float) for a in self._compute_prompts(prompts))
@@ -147,8 +162,8 @@ class PredictiveRouter(Router):
             Order, P̂ and ĉ; ``choice`` is what `route` picks on a benchmark of
             the same prompts at this λ.
         """
-        frame = prompt_frame(texts, tasks=tasks, datasets=datasets)
-        p, c = self._estimate_prompts(frame)
+        columns = prompt_columns(texts, tasks=tasks, datasets=datasets)
+        p, c = self._estimate_prompts(columns if self._reads_prompt_columns() else columns.frame())
         return ranking_of(self.models_, p, c, willingness_to_pay)
 
     def rank(self, test: Benchmark, willingness_to_pay: float) -> np.ndarray:

@@ -15,7 +15,14 @@ import pandas as pd
 from routerbench.data.datasets import datasets_of
 from routerbench.errors import DataError, RouterBenchError
 
-__all__ = ["NotPredictiveError", "Ranking", "prompt_frame", "ranking_of"]
+__all__ = [
+    "NotPredictiveError",
+    "PromptColumns",
+    "Ranking",
+    "prompt_columns",
+    "prompt_frame",
+    "ranking_of",
+]
 
 
 class NotPredictiveError(RouterBenchError, TypeError):
@@ -92,18 +99,53 @@ def _column(values: Sequence[str] | None, n: int, what: str) -> np.ndarray | Non
     return out
 
 
-def prompt_frame(
+@dataclass(frozen=True)
+class PromptColumns:
+    """The columns of a prompts table a router reads, without a pandas frame.
+
+    What `prompt_frame` puts in a DataFrame, as a list and two object arrays: a
+    server ranks one prompt per request, and building a DataFrame costs more
+    than routing it. Parts that read prompts (`PromptFeatures`, `CostModel`)
+    accept either form and read the same values from both.
+
+    Attributes
+    ----------
+    prompt
+        The prompt texts (validated strings).
+    task, dataset
+        ``object [n]`` task and dataset per prompt (``""`` when unknown).
+    """
+
+    prompt: list[str]
+    task: np.ndarray
+    dataset: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.prompt)
+
+    def frame(self) -> pd.DataFrame:
+        """The same prompts as a DataFrame (`prompt_frame`'s columns and values)."""
+        n = len(self.prompt)
+        return pd.DataFrame(
+            {
+                "sample_id": [str(i) for i in range(n)],
+                "task": self.task,
+                "dataset": self.dataset,
+                "prompt": self.prompt,
+            }
+        )
+
+
+def prompt_columns(
     texts: Sequence[str],
     *,
     tasks: Sequence[str] | None = None,
     datasets: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The prompts table a router reads, built from texts and optional metadata only.
+) -> PromptColumns:
+    """Texts and metadata checked and completed as `prompt_frame` does, without pandas.
 
-    Columns as in `Benchmark.prompts`: ``sample_id`` (the row number; no router
-    may read it), ``task``, ``dataset`` (from the task's roll-up when only tasks
-    are given) and ``prompt``. Unknown metadata is the empty string, which every
-    part treats as a dataset it never saw in training.
+    ``dataset`` comes from the task's roll-up when only tasks are given, ``task``
+    from the dataset when only datasets are; unknown metadata is the empty string.
     """
     from routerbench.embed.base import as_texts
 
@@ -119,11 +161,20 @@ def prompt_frame(
             if tasks is not None
             else np.full(n, "", dtype=object)
         )
-    return pd.DataFrame(
-        {
-            "sample_id": [str(i) for i in range(n)],
-            "task": task,
-            "dataset": dataset,
-            "prompt": items,
-        }
-    )
+    return PromptColumns(items, task, dataset)
+
+
+def prompt_frame(
+    texts: Sequence[str],
+    *,
+    tasks: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The prompts table a router reads, built from texts and optional metadata only.
+
+    Columns as in `Benchmark.prompts`: ``sample_id`` (the row number; no router
+    may read it), ``task``, ``dataset`` (from the task's roll-up when only tasks
+    are given) and ``prompt``. Unknown metadata is the empty string, which every
+    part treats as a dataset it never saw in training.
+    """
+    return prompt_columns(texts, tasks=tasks, datasets=datasets).frame()
