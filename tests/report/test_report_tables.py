@@ -466,5 +466,5 @@ def test_summary_lines_use_the_cross_fitted_verdict_and_keep_the_cascade_apart()
     assert "25% of the gap" in lines[0] and lines[0].endswith("-> beats Zero")
     assert "prior max +0.0040, length +0.0020" in lines[0]
     assert lines[1] == (
-        "d: cascade with a simulated judge (reads test outcomes): beats Zero at ε = 0 of 0, 0.4"
+        "d: cascade with a simulated judge (reads test outcomes): above Zero at ε = 0 of 0, 0.4"
     )

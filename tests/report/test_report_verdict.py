@@ -103,7 +103,7 @@ def test_page_gives_the_verdict_and_explains_every_column(page) -> None:
     # the simulated-judge cascade (it reads test outcomes) is kept apart.
     summary = _text(html[html.index('id="summary"') : html.index('id="explain"')])
     assert "best learned router" in summary and "prior control max" in summary
-    assert "simulated-judge cascade beats Zero at ε" in summary
+    assert "simulated-judge cascade above Zero at ε" in summary
     assert summary.count("(of 2 rates)") == 4  # 2 protocols x 2 datasets
 
 

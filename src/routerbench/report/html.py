@@ -393,7 +393,7 @@ def headline_html(aiq: pd.DataFrame) -> str | None:
         ("prior control max", ""),
         ("length control", ""),
         ("verdict", "l"),
-        ("simulated-judge cascade beats Zero at ε", "l"),
+        ("simulated-judge cascade above Zero at ε", "l"),
     ]
     rows = []
     multi = aiq["protocol"].nunique() > 1

@@ -116,7 +116,7 @@ def _cascade_line(head: str, rows: pd.DataFrame) -> str | None:
     rates = sorted(float(m.group("eps")) for m, _ in parsed)
     won = ", ".join(f"{e:g}" for e in wins) if wins else "none"
     return (
-        f"{head}: {base} with a simulated judge (reads test outcomes): beats Zero at ε = {won} "
+        f"{head}: {base} with a simulated judge (reads test outcomes): above Zero at ε = {won} "
         f"of {', '.join(f'{e:g}' for e in rates)}"
     )
 
