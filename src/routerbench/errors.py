@@ -76,3 +76,28 @@ class LockedError(RouterBenchError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an interrupt so a run stops the way Ctrl-C stops it."""
+
+
+class ContractError(RouterBenchError, TypeError):
+    """A class breaks the parameter contract (e.g. a constructor taking ``*args``)."""
+
+
+class ArtifactError(RouterBenchError, ValueError):
+    """A router artifact cannot be written or read: the message names the file and why."""
+
+
+class NotPredictiveError(RouterBenchError, TypeError):
+    """The router has no per-prompt estimates (a baseline, the Oracle, a cascade): it cannot
+    rank prompts from their text alone."""
+
+
+class DownloadError(RouterBenchError, OSError):
+    """The Hub could not be reached, refused the request, or offline mode forbids it."""
+
+
+class MissingDependencyError(RouterBenchError, ImportError):
+    """An optional dependency (an extra of routerbench) is not installed."""
+
+
+class MissingExtraError(ConfigError, ImportError):
+    """An optional dependency is not installed; the message says which extra to install."""

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from routerbench.errors import DataError, RouterBenchError
+from routerbench.errors import DataError, DownloadError, MissingDependencyError, RouterBenchError
 from routerbench.io import write_text_atomic
 
 REPO_ID = "withmartian/routerbench"
@@ -53,14 +53,6 @@ KNOWN_FILES: dict[str, KnownFile] = {
         sha256="fbd7d3d16fba2759a18fa0ad44409d3e0e92ba80d03d90827eed1a6d084c9ffe",
     ),
 }
-
-
-class DownloadError(RouterBenchError, OSError):
-    """The Hub could not be reached, refused the request, or offline mode forbids it."""
-
-
-class MissingDependencyError(RouterBenchError, ImportError):
-    """An optional dependency (an extra of routerbench) is not installed."""
 
 
 @dataclass(frozen=True)

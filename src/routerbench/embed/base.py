@@ -13,11 +13,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routerbench.errors import ConfigError, DataError, NotFittedError
-
-
-class MissingExtraError(ConfigError, ImportError):
-    """An optional dependency is not installed; the message says which extra to install."""
+from routerbench.errors import (
+    ConfigError,
+    DataError,
+    MissingExtraError,  # noqa: F401 (re-exported)
+    NotFittedError,
+)
 
 
 class CacheWarning(UserWarning):

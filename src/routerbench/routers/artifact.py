@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.errors import RouterBenchError
+from routerbench.errors import (
+    ArtifactError,
+    RouterBenchError,
+)
 from routerbench.io import atomic_path
 from routerbench.routers.base import Router
 
@@ -73,10 +76,6 @@ _ALLOWED_PATHS: tuple[str, ...] = (
 ARTIFACT_TYPES: tuple[str, ...] = tuple(p.replace(":", ".") for p in _ALLOWED_PATHS)
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-
-
-class ArtifactError(RouterBenchError, ValueError):
-    """A router artifact cannot be written or read: the message names the file and why."""
 
 
 # --------------------------------------------------------------------------- versions

@@ -16,7 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from routerbench.errors import ConfigError, RouterBenchError
+from routerbench.errors import (
+    ConfigError,
+    ContractError,
+)
 
 __all__ = [
     "Constraint",
@@ -34,10 +37,6 @@ __all__ = [
     "router_tags",
     "validate_params",
 ]
-
-
-class ContractError(RouterBenchError, TypeError):
-    """A class breaks the parameter contract (e.g. a constructor taking ``*args``)."""
 
 
 # --------------------------------------------------------------------------- constraints

@@ -13,7 +13,10 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.datasets import datasets_of
-from routerbench.errors import DataError, RouterBenchError
+from routerbench.errors import (
+    DataError,
+    NotPredictiveError,
+)
 
 __all__ = [
     "NotPredictiveError",
@@ -23,11 +26,6 @@ __all__ = [
     "prompt_frame",
     "ranking_of",
 ]
-
-
-class NotPredictiveError(RouterBenchError, TypeError):
-    """The router has no per-prompt estimates (a baseline, the Oracle, a cascade): it cannot
-    rank prompts from their text alone."""
 
 
 @dataclass(frozen=True)
