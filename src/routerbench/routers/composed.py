@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.errors import DataError
 from routerbench.routers.base import clone
 from routerbench.routers.costs import COST_KINDS, CostModel
 from routerbench.routers.features import PromptFeatures
@@ -24,22 +23,12 @@ from routerbench.routers.params import (
     changed_params,
     short_value,
 )
-from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
+from routerbench.routers.predictive import (
+    LAMBDA_CONSTRAINTS,
+    PredictiveRouter,
+    require_trainable,
+)
 from routerbench.routers.quality.base import as_quality_model, resolve_quality
-
-
-def require_trainable(train: Benchmark, who: str) -> None:
-    """Refuse a training set a predictive router cannot learn from, naming why."""
-    if train.n_prompts < 2:
-        raise DataError(f"{who} needs at least 2 training prompts, got {train.n_prompts}")
-    measured = ~np.isnan(train.quality)
-    if not measured.any(axis=0).all():
-        j = int(np.flatnonzero(~measured.any(axis=0))[0])
-        raise DataError(
-            f"{who}: model has no measured training quality",
-            source=train.source or "<train>",
-            column=train.models[j],
-        )
 
 
 class ComposedRouter(PredictiveRouter):

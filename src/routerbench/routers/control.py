@@ -12,10 +12,9 @@ import numpy as np
 import pandas as pd
 
 from routerbench.data.benchmark import Benchmark
-from routerbench.routers.composed import require_trainable
 from routerbench.routers.costs import CostModel, dataset_rows, group_means
 from routerbench.routers.params import Constraints, Interval
-from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter
+from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter, require_trainable
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
