@@ -107,20 +107,32 @@ class AdaptiveLimit:
         self.active = 0
         self._successes = 0
         self._pause_until = 0.0
+        self._waiting = 0
         self._cond = asyncio.Condition()
 
     async def acquire(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.active < self.limit)
+        # Fast path (the usual case): a free slot and nobody queued; single-threaded
+        # asyncio, so no lock is needed to take it.
+        if self.active < self.limit and not self._waiting:
             self.active += 1
-        delay = self._pause_until - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        else:
+            self._waiting += 1
+            try:
+                async with self._cond:
+                    await self._cond.wait_for(lambda: self.active < self.limit)
+                    self.active += 1
+            finally:
+                self._waiting -= 1
+        if self._pause_until:
+            delay = self._pause_until - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
     async def release(self) -> None:
-        async with self._cond:
-            self.active -= 1
-            self._cond.notify_all()
+        self.active -= 1
+        if self._waiting:
+            async with self._cond:
+                self._cond.notify_all()
 
     def on_rate_limit(self, wait_s: float) -> None:
         self.limit = max(1, self.limit // 2)

@@ -279,7 +279,8 @@ class _Runner:
         """One budgeted call; None when the budget or a stop request forbids starting it."""
         if self.stop.is_set():
             return None
-        reserve = _worst_case_cost(ep, messages)
+        # Counting the prompt's tokens for a worst case is only needed under a budget.
+        reserve = 0.0 if self.budget.limit is None else _worst_case_cost(ep, messages)
         if not self.budget.reserve(reserve):
             self.stopped = self.stopped or "budget"
             self.stop.set()
