@@ -228,6 +228,7 @@ class _Runner:
         }
         self.versions = {n: s.version for n, s in self.scorers.items()}
         self.tallies = {m.name: ModelTally() for m in cfg.models}
+        self.endpoints = {m.name: m for m in cfg.models}
         self.judge_ep = cfg.get(cfg.judge.model) if cfg.judge is not None else None
         self.stop: asyncio.Event | None = None  # made inside each event loop
         self.stopped: str | None = None
@@ -295,7 +296,7 @@ class _Runner:
             self.budget.settle(reserve, actual)
 
     async def _answer(self, cell: _Cell) -> None:
-        ep = self.cfg.get(cell.model)
+        ep = self.endpoints[cell.model]
         tally = self.tallies[ep.name]
         if cell.need_call:
             messages = cell.task.messages_json()
