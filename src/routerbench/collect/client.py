@@ -249,6 +249,7 @@ class EndpointClient:
         )
         # Built once: the absolute URL (no per-request join and parse of the base URL).
         self._url = self._http.base_url.join("chat/completions")
+        self._timeout = self._http.timeout.as_dict()
 
     async def __aenter__(self) -> EndpointClient:
         return self
@@ -313,11 +314,24 @@ class EndpointClient:
         assert last is not None
         return CallOutcome(last.kind, attempts=attempt, error=f"after {attempt} attempts: {last}")
 
+    def _request(self, body: dict[str, Any]) -> httpx.Request:
+        """What ``client.post(url, json=body)`` builds, without re-merging the client's
+        constant parts (absolute URL, headers, timeout) on every call; the client's
+        cookies still go in, as httpx would send them."""
+        return httpx.Request(
+            "POST",
+            self._url,
+            headers=self._http.headers,
+            cookies=self._http.cookies,
+            content=_encode(body),
+            extensions={"timeout": self._timeout},
+        )
+
     async def _attempt(self, body: dict[str, Any], t0: float) -> CallOutcome:
         try:
             if body.get("stream"):
                 return await self._stream(body, t0)
-            resp = await self._http.post(self._url, content=_encode(body))
+            resp = await self._http.send(self._request(body))
         except httpx.TimeoutException:
             raise _Retry("timeout", f"no reply within {self.endpoint.timeout_s:g} s") from None
         except httpx.TransportError as exc:
