@@ -139,7 +139,7 @@ def _record(
     task: Task,
     ep: ModelEndpoint,
     purpose: str,
-    request: dict[str, Any],
+    request: dict[str, Any] | str,
     messages: list[dict[str, str]],
     outcome: CallOutcome,
     parent: bytes | None = None,
@@ -153,7 +153,7 @@ def _record(
         purpose=purpose,
         repeat=0,
         parent_key=parent,
-        request=canonical_json(request),
+        request=request if isinstance(request, str) else canonical_json(request),
         status=outcome.status,
         attempts=outcome.attempts,
         error=outcome.error,
@@ -229,6 +229,7 @@ class _Runner:
         self.versions = {n: s.version for n, s in self.scorers.items()}
         self.tallies = {m.name: ModelTally() for m in cfg.models}
         self.endpoints = {m.name: m for m in cfg.models}
+        self._model_json: dict[str, str] = {}
         self.judge_ep = cfg.get(cfg.judge.model) if cfg.judge is not None else None
         self.stop: asyncio.Event | None = None  # made inside each event loop
         self.stopped: str | None = None
@@ -309,7 +310,7 @@ class _Runner:
                 cell.task,
                 ep,
                 "answer",
-                K.answer_request(cell.task, ep, 0),
+                self._answer_request_json(cell.task, ep),
                 messages,
                 outcome,
             )
@@ -343,6 +344,16 @@ class _Runner:
         if score is not None:
             self.store.put_score(score)
             tally.scored += 1
+
+    def _answer_request_json(self, task: Task, ep: ModelEndpoint) -> str:
+        """``canonical_json(K.answer_request(task, ep, 0))`` with the model's part encoded
+        once per run: keys sort as model < repeat < task, and the compact, key-sorted
+        encoding of a nested value is the same inside the whole as on its own."""
+        model_json = self._model_json.get(ep.name)
+        if model_json is None:
+            model_json = self._model_json[ep.name] = canonical_json(K.model_identity(ep))
+        task_json = canonical_json(K.task_identity(task))
+        return f'{{"model":{model_json},"repeat":0,"task":{task_json}}}'
 
     def _score_sync(self, cell: _Cell, response: str) -> ScoreRecord:
         scorer = self.scorers[cell.task.scorer]
