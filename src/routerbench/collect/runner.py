@@ -139,7 +139,7 @@ def _record(
     task: Task,
     ep: ModelEndpoint,
     purpose: str,
-    request: dict[str, Any],
+    request: dict[str, Any] | str,
     messages: list[dict[str, str]],
     outcome: CallOutcome,
     parent: bytes | None = None,
@@ -153,7 +153,7 @@ def _record(
         purpose=purpose,
         repeat=0,
         parent_key=parent,
-        request=canonical_json(request),
+        request=request if isinstance(request, str) else canonical_json(request),
         status=outcome.status,
         attempts=outcome.attempts,
         error=outcome.error,
@@ -228,6 +228,8 @@ class _Runner:
         }
         self.versions = {n: s.version for n, s in self.scorers.items()}
         self.tallies = {m.name: ModelTally() for m in cfg.models}
+        self.endpoints = {m.name: m for m in cfg.models}
+        self._model_json: dict[str, str] = {}
         self.judge_ep = cfg.get(cfg.judge.model) if cfg.judge is not None else None
         self.stop: asyncio.Event | None = None  # made inside each event loop
         self.stopped: str | None = None
@@ -279,7 +281,8 @@ class _Runner:
         """One budgeted call; None when the budget or a stop request forbids starting it."""
         if self.stop.is_set():
             return None
-        reserve = _worst_case_cost(ep, messages)
+        # Counting the prompt's tokens for a worst case is only needed under a budget.
+        reserve = 0.0 if self.budget.limit is None else _worst_case_cost(ep, messages)
         if not self.budget.reserve(reserve):
             self.stopped = self.stopped or "budget"
             self.stop.set()
@@ -294,7 +297,7 @@ class _Runner:
             self.budget.settle(reserve, actual)
 
     async def _answer(self, cell: _Cell) -> None:
-        ep = self.cfg.get(cell.model)
+        ep = self.endpoints[cell.model]
         tally = self.tallies[ep.name]
         if cell.need_call:
             messages = cell.task.messages_json()
@@ -307,7 +310,7 @@ class _Runner:
                 cell.task,
                 ep,
                 "answer",
-                K.answer_request(cell.task, ep, 0),
+                self._answer_request_json(cell.task, ep),
                 messages,
                 outcome,
             )
@@ -341,6 +344,16 @@ class _Runner:
         if score is not None:
             self.store.put_score(score)
             tally.scored += 1
+
+    def _answer_request_json(self, task: Task, ep: ModelEndpoint) -> str:
+        """``canonical_json(K.answer_request(task, ep, 0))`` with the model's part encoded
+        once per run: keys sort as model < repeat < task, and the compact, key-sorted
+        encoding of a nested value is the same inside the whole as on its own."""
+        model_json = self._model_json.get(ep.name)
+        if model_json is None:
+            model_json = self._model_json[ep.name] = canonical_json(K.model_identity(ep))
+        task_json = canonical_json(K.task_identity(task))
+        return f'{{"model":{model_json},"repeat":0,"task":{task_json}}}'
 
     def _score_sync(self, cell: _Cell, response: str) -> ScoreRecord:
         scorer = self.scorers[cell.task.scorer]

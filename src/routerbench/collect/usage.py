@@ -80,7 +80,9 @@ def parse_usage(obj: Any) -> Usage | None:
     prompt, completion = num(obj, "prompt_tokens"), num(obj, "completion_tokens")
     cached = min(num(obj.get("prompt_tokens_details"), "cached_tokens"), prompt)
     reasoning = min(num(obj.get("completion_tokens_details"), "reasoning_tokens"), completion)
-    return Usage(
+    # Every field is a non-negative int and the parts are clipped to their totals above,
+    # which is all Usage's validation checks: skip re-validating it once per call.
+    return Usage.model_construct(
         prompt_tokens=prompt,
         completion_tokens=completion,
         cached_tokens=cached,
