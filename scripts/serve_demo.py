@@ -27,27 +27,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-MODELS_YAML = """\
-# SmolLM2-135M-Instruct on a local llama.cpp server at the two decoding settings of the
-# collected benchmark, priced as two models (demo prices, not a provider's).
-models:
-  - name: smollm2-greedy
-    base_url: {url}
-    model: smollm2
-    params: {{temperature: 0, max_tokens: 160}}
-    max_concurrency: 2
-    timeout_s: 300
-    price: {{input_per_mtok: 0.20, output_per_mtok: 0.40, date: 2026-12-01,
-             source: "demo price, local llama.cpp"}}
-  - name: smollm2-sampled
-    base_url: {url}
-    model: smollm2
-    params: {{temperature: 0.8, top_p: 0.95, seed: 7, max_tokens: 96}}
-    max_concurrency: 2
-    timeout_s: 300
-    price: {{input_per_mtok: 0.05, output_per_mtok: 0.10, date: 2026-12-01,
-             source: "demo price, local llama.cpp"}}
-"""
+# The served upstreams are the collected models: same names, same decoding settings, same
+# prices (one template, so a served "smollm2-greedy" is the model the router was trained on).
+from collect_demo import MODELS_YAML  # a sibling script: scripts/ is sys.path[0]
 
 QUESTIONS = [
     "What is the capital of France? Answer with one word.",
