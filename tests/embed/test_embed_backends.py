@@ -55,6 +55,32 @@ def test_tfidf_shape_dtype_normalisation_and_unseen_texts() -> None:
     assert emb.transform([]).shape == (0, 8)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"sublinear_tf": False}, {"analyzer": "char_wb", "ngram_max": 3}],
+    ids=["word", "linear-tf", "char_wb"],
+)
+def test_tfidf_small_batches_equal_the_sparse_path(settings: dict) -> None:
+    # Up to SMALL_BATCH texts skip scikit-learn's sparse transform (a server's one prompt);
+    # the vectors must be the sparse path's, also for unknown-only, repeated-term and
+    # empty texts, and a used embedder must still pickle (the analyser closure is dropped).
+    import pickle
+
+    from routerbench.embed.tfidf import SMALL_BATCH
+
+    emb = TfidfSvdEmbedder(dim=8, min_df=1, **settings).fit(TRAIN)
+    texts = TRAIN + UNSEEN + ["planet planet planet sun", "", "France? FRANCE! france."]
+    assert len(texts) > SMALL_BATCH
+    sparse = emb.transform(texts)
+    small = np.vstack([emb.transform([t]) for t in texts])
+    np.testing.assert_allclose(small, sparse, rtol=0, atol=2e-6)
+    assert np.all(small[-2] == 0)  # the empty text
+    if settings.get("analyzer", "word") == "word":
+        assert np.all(small[len(TRAIN) + 1] == 0)  # unknown words only
+    again = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(again.transform(texts[:3]), emb.transform(texts[:3]))
+
+
 def test_tfidf_is_deterministic_and_order_independent() -> None:
     a = TfidfSvdEmbedder(dim=6, min_df=1).fit(TRAIN).transform(UNSEEN + TRAIN)
     b = TfidfSvdEmbedder(dim=6, min_df=1).fit(TRAIN[::-1]).transform(UNSEEN + TRAIN)
