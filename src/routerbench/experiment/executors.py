@@ -21,6 +21,7 @@ from routerbench.decision import Decision
 from routerbench.errors import ConfigError
 from routerbench.experiment.plan import Job, Run, SystemSpec, canonical_json
 from routerbench.io import atomic_path
+from routerbench.lifetime import exit_with_parent
 
 __all__ = [
     "JobResult",
@@ -220,48 +221,13 @@ def run_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:
 # --------------------------------------------------------------------------- executors
 _WORKER: dict[str, Any] = {}
 
-#: How often a worker checks that the process that started it is still alive.
-WATCHDOG_INTERVAL_S = 0.2
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Make this worker process end when `parent` (the run's driver) dies, however it dies.
-
-    A worker blocked on its task queue would otherwise wait forever after a
-    SIGKILL of the driver (it holds both ends of the queue's pipe itself), and
-    keep multiprocessing's resource tracker alive with it. On Linux the kernel
-    sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); everywhere a
-    daemon thread also polls the parent pid and exits when it changes.
-    """
-    import os
-    import signal
-    import sys
-    import threading
-
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCHDOG_INTERVAL_S)
-        os._exit(1)
-
-    if os.getppid() != parent:  # died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
 def _init_worker(bench: Benchmark, ctx: WorkerContext, parent: int | None = None) -> None:
     """Process-pool initializer: exit with the driver, leave Ctrl-C to the driver, keep the
     benchmark, one BLAS thread per worker process."""
     import signal
 
     if parent is not None:
-        _exit_with_parent(parent)
+        exit_with_parent(parent)
     # Ctrl-C reaches the whole process group; the driver stops the workers itself
     # (and reports what was saved), so workers print no traceback of their own.
     with contextlib.suppress(ValueError):

@@ -10,13 +10,17 @@ headers, in ``/metrics`` and in one JSON log line per request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gc
 import hmac
+import itertools
 import json
 import logging
 import os
+import pickle
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from routerbench.endpoints import ModelEndpoint, ModelsConfig, Usage
 from routerbench.errors import ConfigError
+from routerbench.serve._timeouts import timeout
 from routerbench.serve.breaker import BreakerState, CircuitBreaker
 from routerbench.serve.decide import Decider, DecisionError, RankedRow, RankFn, routing_text
 from routerbench.serve.errors import ApiError, error_body
@@ -42,6 +47,7 @@ from routerbench.serve.options import (
     apply_header,
     parse_target,
 )
+from routerbench.serve.process_decider import ProcessDecider
 from routerbench.serve.reqlog import RequestLog
 from routerbench.serve.settings import ServeSettings
 from routerbench.serve.upstream import OpenStream, UpstreamFailure, UpstreamPool, UpstreamRejected
@@ -60,16 +66,25 @@ class RouterHandle:
     name: str
     rank: RankFn
     models: tuple[str, ...]
+    #: How a ranking child process gets the same router: ``{"artifact": path}`` or
+    #: ``{"router": pickled}``; None when it cannot (the router then ranks in threads).
+    portable: dict[str, Any] | None = None
 
     @classmethod
-    def probe(cls, name: str, rank: RankFn) -> RouterHandle:
+    def probe(cls, name: str, rank: RankFn, portable: dict[str, Any] | None = None) -> RouterHandle:
         """Learn the router's models by ranking one probe text (this also warms it up)."""
         ranking = rank([_PROBE_TEXT], 1.0)
-        return cls(name=name, rank=rank, models=tuple(ranking.models))
+        return cls(name=name, rank=rank, models=tuple(ranking.models), portable=portable)
 
     @classmethod
-    def from_router(cls, router: Any) -> RouterHandle:
-        """Wrap a fitted predictive router (anything with `rank_prompts`)."""
+    def from_router(
+        cls, router: Any, artifact: str | os.PathLike[str] | None = None
+    ) -> RouterHandle:
+        """Wrap a fitted predictive router (anything with `rank_prompts`).
+
+        With `artifact` (the file it was loaded from) a ranking child loads that file;
+        without, the router is pickled for it, if it pickles.
+        """
         rank_prompts = getattr(router, "rank_prompts", None)
         if rank_prompts is None:
             raise ConfigError(
@@ -80,7 +95,15 @@ class RouterHandle:
         def rank(texts: Sequence[str], willingness_to_pay: float) -> Any:
             return rank_prompts(list(texts), willingness_to_pay)
 
-        return cls.probe(str(getattr(router, "name", "router")), rank)
+        handle = cls.probe(str(getattr(router, "name", "router")), rank)
+        if artifact is not None:
+            portable: dict[str, Any] | None = {"artifact": os.fspath(artifact)}
+        else:
+            try:
+                portable = {"router": pickle.dumps(router, protocol=pickle.HIGHEST_PROTOCOL)}
+            except Exception:  # a router holding a lock, a client, a closure: threads it is
+                portable = None
+        return dataclasses.replace(handle, portable=portable)
 
 
 @dataclass
@@ -203,6 +226,11 @@ class _Server:
                         f"{label} {name!r} is not a model in MODELS.yaml "
                         f"(names: {', '.join(self.upstream_names)})"
                     )
+        if settings.decide_in == "process" and handle.portable is None:
+            raise ConfigError(
+                "--decide-in process: this router cannot be sent to a child process (it "
+                "was not loaded from an artifact and does not pickle); use --decide-in thread"
+            )
         self.client_keys = tuple(k.encode() for k in settings.client_keys())
         self.upstream_headers = {m.name: self._headers(m) for m in models.models}
         self.metrics = ServeMetrics()
@@ -211,8 +239,12 @@ class _Server:
             for m in models.models
         }
         self.log = RequestLog(settings.log_path)
+        # Request ids: a random per-process prefix and a counter (unique across --workers
+        # processes and restarts; no urandom call per request).
+        self._id_prefix = secrets.token_hex(6)
+        self._ids = itertools.count(1)
         self.pool: UpstreamPool | None = None
-        self.decider: Decider | None = None
+        self.decider: Decider | ProcessDecider | None = None
         self._ready: tuple[float, int, dict[str, Any]] | None = None
         self._ready_lock: asyncio.Lock | None = None
 
@@ -228,19 +260,45 @@ class _Server:
         self.pool = UpstreamPool(
             self.models.models, connect_timeout_s=self.settings.connect_timeout_s
         )
-        self.decider = Decider(
-            self.handle.rank,
-            timeout_s=self.settings.decision_timeout_s,
-            threads=self.settings.decision_threads,
-        )
+        mode = self.settings.decide_in
+        if mode == "auto":
+            mode = "process" if self.handle.portable is not None else "thread"
+        if mode == "process":
+            assert self.handle.portable is not None
+            decider = ProcessDecider(
+                self.handle.portable,
+                self.handle.models,
+                timeout_s=self.settings.decision_timeout_s,
+            )
+            await decider.start()
+            self.decider = decider
+        else:
+            self.decider = Decider(
+                self.handle.rank,
+                timeout_s=self.settings.decision_timeout_s,
+                threads=self.settings.decision_threads,
+            )
         self._ready_lock = asyncio.Lock()
 
     async def stop(self) -> None:
         if self.pool is not None:
             await self.pool.aclose()
-        if self.decider is not None:
+        if isinstance(self.decider, ProcessDecider):
+            await self.decider.aclose()
+        elif self.decider is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.decider.close)
         self.log.close()
+
+    def decider_state(self) -> dict[str, Any]:
+        """Where the router runs and whether it can rank now (for /health/ready)."""
+        if isinstance(self.decider, ProcessDecider):
+            return {
+                "in": "process",
+                "pid": self.decider.pid,
+                "running": self.decider.alive,
+                "restarts": self.decider.restarts,
+            }
+        return {"in": "thread", "running": self.decider is not None}
 
     # ----------------------------------------------------------------- checks
     def authenticate(self, request: Request) -> None:
@@ -513,7 +571,7 @@ class _Server:
 
     # --------------------------------------------------------------- handlers
     async def chat(self, request: Request) -> Response:
-        ctx = _Ctx(request_id=f"rb-{uuid.uuid4().hex[:16]}", t0=time.perf_counter())
+        ctx = _Ctx(request_id=f"rb-{self._id_prefix}{next(self._ids):x}", t0=time.perf_counter())
         self.metrics.in_flight.inc()
         try:
             self.authenticate(request)
@@ -670,7 +728,8 @@ class _Server:
                 if left <= 0:
                     raise UpstreamFailure("total_timeout", f"{ctx.model}: stream too slow")
                 try:
-                    data = await asyncio.wait_for(events.__anext__(), left)
+                    async with timeout(left):  # no task per event, unlike wait_for
+                        data = await events.__anext__()
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
@@ -744,11 +803,14 @@ class _Server:
             results = await asyncio.gather(*(self.pool.reachable(self.endpoints[n]) for n in names))
             upstreams = dict(zip(names, results))
             routable = [m for m in self.handle.models if upstreams[m]]
-            status = 200 if routable else 503
+            decider = self.decider_state()
+            can_decide = decider["running"] or self.settings.fail_open_model is not None
+            status = 200 if routable and can_decide else 503
             body = {
-                "status": "ready" if routable else "unavailable",
+                "status": "ready" if status == 200 else "unavailable",
                 "router": self.handle.name,
                 "router_models": list(self.handle.models),
+                "decider": decider,
                 "upstreams_reachable": upstreams,
                 "breakers": {n: b.state.value for n, b in self.breakers.items()},
             }
@@ -769,6 +831,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await server.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -797,9 +860,9 @@ def create_app(
             error_body(message, status=exc.status_code), status_code=exc.status_code
         )
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> Response:
-        return await server.chat(request)
+    # The hot path is a plain Starlette route: FastAPI's APIRoute would solve dependencies
+    # and build an exit stack per request for a handler that takes only the Request.
+    app.router.add_route("/v1/chat/completions", server.chat, methods=["POST"])
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> JSONResponse:
@@ -842,7 +905,22 @@ def load_app(
 
     models = load_models_config(models_path)
     router = load_router(artifact)
-    return create_app(RouterHandle.from_router(router), models, settings)
+    return create_app(
+        RouterHandle.from_router(router, artifact=os.path.abspath(artifact)), models, settings
+    )
+
+
+def freeze_startup_objects() -> None:
+    """Exclude everything alive after start-up from the cyclic garbage collector's scans.
+
+    The router, scikit-learn, pandas and the web stack leave ~150k tracked objects; a full
+    collection walks all of them (~100 ms here) and runs every few seconds under load,
+    stalling every request in flight. Those objects live as long as the server, so
+    `gc.freeze` moves them to a generation that is never scanned; requests' own garbage
+    is still collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def tune_process() -> None:

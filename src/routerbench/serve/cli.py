@@ -64,6 +64,13 @@ def serve(
     log_prompts: Annotated[bool, typer.Option(help="Put the routing text in the log.")] = False,
     breaker_threshold: Annotated[int, typer.Option(help="Failures that open a breaker.")] = 5,
     breaker_cooldown_s: Annotated[float, typer.Option(help="Open breaker's cool-down.")] = 10.0,
+    decide_in: Annotated[
+        str,
+        typer.Option(
+            help="Where the router runs: 'process' (a child of its own, the default via "
+            "'auto'), or 'thread' (worker threads sharing the server's GIL)."
+        ),
+    ] = "auto",
 ) -> None:
     """Serve a trained router as an OpenAI-compatible chat endpoint (POST /v1/chat/completions)."""
     try:
@@ -96,6 +103,7 @@ def serve(
         log_prompts=log_prompts,
         breaker_threshold=breaker_threshold,
         breaker_cooldown_s=breaker_cooldown_s,
+        decide_in=decide_in,
     )
     app = load_app(artifact, models, settings)  # refuses bad files and options before binding
     tune_process()

@@ -63,8 +63,13 @@ class ServeSettings:
         Circuit breaker: failures in a row that open it; seconds before a probe.
     ready_cache_s
         How long ``/health/ready`` reuses its last upstream check.
+    decide_in
+        Where the router runs: ``"process"`` (a child process of its own: the event loop
+        never shares the GIL with it), ``"thread"`` (worker threads of this process), or
+        ``"auto"`` (a process when the router can be sent to one: loaded from an artifact
+        or picklable).
     decision_threads
-        Worker threads that run the router.
+        Worker threads that run the router (``decide_in="thread"``).
     """
 
     willingness_to_pay: float = 1.0
@@ -87,6 +92,7 @@ class ServeSettings:
     breaker_threshold: int = 5
     breaker_cooldown_s: float = 10.0
     ready_cache_s: float = 5.0
+    decide_in: str = "auto"
     decision_threads: int = 1
 
     def __post_init__(self) -> None:
@@ -94,6 +100,10 @@ class ServeSettings:
         lam = self.willingness_to_pay
         if not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
             raise ConfigError(f"--wtp must be a finite number >= 0, got {lam!r}")
+        if self.decide_in not in ("auto", "process", "thread"):
+            raise ConfigError(
+                f"--decide-in must be 'auto', 'process' or 'thread', got {self.decide_in!r}"
+            )
         if self.route_on not in ("last-user", "conversation"):
             raise ConfigError(
                 f"--route-on must be 'last-user' or 'conversation', got {self.route_on!r}"

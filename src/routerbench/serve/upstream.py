@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from routerbench.endpoints import ModelEndpoint
+from routerbench.serve._timeouts import timeout
 
 __all__ = [
     "RETRYABLE_STATUS",
@@ -231,7 +232,9 @@ class UpstreamPool:
             allow_redirects=False,
         )
         try:
-            return await asyncio.wait_for(request, wait)
+            # asyncio.timeout, not wait_for: no extra task per request on the hot path.
+            async with timeout(wait):
+                return await request
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamFailure("connect_timeout", f"{name}: connect timed out") from None
         except asyncio.TimeoutError:
@@ -255,7 +258,8 @@ class UpstreamPool:
             response = await self._send(endpoint, body, headers, first_byte_s, total_deadline)
             try:
                 left = total_deadline - time.perf_counter()
-                raw = await asyncio.wait_for(response.read(), max(left, 0.001))
+                async with timeout(max(left, 0.001)):
+                    raw = await response.read()
             except asyncio.TimeoutError:
                 raise UpstreamFailure("total_timeout", f"{name}: response body too slow") from None
             except aiohttp.ClientError as exc:
@@ -306,9 +310,8 @@ class UpstreamPool:
             now = time.perf_counter()
             left = min(first_byte_s - (now - start), total_deadline - now)
             try:
-                await asyncio.wait_for(
-                    self._read_head(name, events, head, parsed), max(left, 0.001)
-                )
+                async with timeout(max(left, 0.001)):
+                    await self._read_head(name, events, head, parsed)
             except asyncio.TimeoutError:
                 raise UpstreamFailure(
                     "first_byte_timeout", f"{name}: no content within {first_byte_s:.2f} s"
