@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -255,3 +256,53 @@ def test_upstream_refusing_the_request_is_relayed_without_fallback():
         assert r.status_code == 400 and r.json()["error"]["code"] == "upstream_rejected"
         assert "context length exceeded" in r.json()["error"]["message"]
         assert s.upstreams["good"].bodies == []  # the request's fault: no other model tried
+
+
+def test_stream_relays_each_content_chunk_as_it_arrives_not_one_event_late():
+    # The upstream pauses 0.3 s after each word. The first word must reach the client at
+    # once (no hold-back of content chunks), each later word ~0.3 s after the one before,
+    # and the decision still arrives on the final chunk.
+    with serve_stack({"slow": "slow_stream"}) as s:
+        t0 = time.monotonic()
+        words: list[tuple[float, str]] = []
+        final = None
+        with httpx.stream(
+            "POST",
+            f"{s.base_url}/chat/completions",
+            json={"model": "router", "messages": HELLO, "stream": True},
+            timeout=10,
+        ) as r:
+            assert r.status_code == 200
+            opened = time.monotonic() - t0
+            for line in r.iter_lines():
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices", []):
+                    if choice["delta"].get("content"):
+                        words.append((time.monotonic() - t0, choice["delta"]["content"]))
+                final = chunk
+    assert "".join(w for _, w in words) == reply_text("slow")
+    assert words[0][0] - opened < 0.2, f"first word {words[0][0] - opened:.3f} s after the 200"
+    gaps = np.diff([t for t, _ in words])
+    assert np.all(gaps > 0.2), gaps
+    assert final is not None and final["x_routerbench"]["model"] == "slow"
+
+
+def test_stream_ending_on_a_content_chunk_gets_a_decision_chunk_of_its_own():
+    # Some upstreams send [DONE] right after the last content chunk (no finish chunk, no
+    # usage). That chunk was relayed at once; the decision then comes in a chunk of the
+    # server's own with no choices (shaped like OpenAI's usage chunk), which the official
+    # client accepts.
+    with serve_stack({"terse": "no_finish"}) as s:
+        stream = openai.OpenAI(
+            base_url=s.base_url, api_key="x", max_retries=0, timeout=10
+        ).chat.completions.create(model="router", messages=HELLO, stream=True)
+        chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        reply_text("terse")
+    )
+    assert chunks[-1].choices == []
+    assert chunks[-1].id == "chatcmpl-terse"
+    assert chunks[-1].model_extra["x_routerbench"]["model"] == "terse"
+    assert sum(1 for c in chunks if "x_routerbench" in (c.model_extra or {})) == 1

@@ -3,7 +3,8 @@
 Each `Upstream` answers ``POST /v1/chat/completions`` (streamed and not) with a reply
 that names it, records every request body it received, and can be switched to a fault:
 ``"500"``, ``"hang"``, ``"fail_before_content"`` (a 200 stream that dies after the role
-chunk) or ``"die_mid_stream"`` (dies after some content).
+chunk), ``"die_mid_stream"`` (dies after some content), ``"slow_stream"`` (0.3 s after
+each word), ``"reject"`` (a 400) or ``"no_finish"`` (no finish chunk before [DONE]).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-MODES = ("ok", "500", "hang", "fail_before_content", "die_mid_stream", "slow_stream", "reject")
+MODES = (
+    "ok",
+    "500",
+    "hang",
+    "fail_before_content",
+    "die_mid_stream",
+    "slow_stream",
+    "reject",
+    "no_finish",
+)
 
 
 def reply_text(name: str) -> str:
@@ -100,7 +110,8 @@ class Upstream:
             if self.mode == "die_mid_stream" and i == 1:
                 await asyncio.sleep(0.05)
                 raise ConnectionError("upstream died mid-stream")
-        yield f"data: {self._chunk(body, {}, 'stop')}\n\n"
+        if self.mode != "no_finish":  # "no_finish": [DONE] right after the last content chunk
+            yield f"data: {self._chunk(body, {}, 'stop')}\n\n"
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}
             yield (

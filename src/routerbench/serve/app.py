@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import secrets
 import sys
 import time
@@ -186,6 +187,10 @@ class _NonStandardNumber(ValueError):
 
 def _refuse_constant(name: str) -> Any:
     raise _NonStandardNumber(name)
+
+
+#: A chunk that may end the answer: it has a finish_reason (a string, not null) or usage.
+_FINAL_CANDIDATE = re.compile(r'"finish_reason"\s*:\s*"|"usage"\s*:\s*\{')
 
 
 def _finished(data: str | None) -> bool:
@@ -683,17 +688,8 @@ class _Server:
             background=BackgroundTask(cleanup),
         )
 
-    def _final(self, ctx: _Ctx, data: str, usage: Any) -> str:
-        """The last chunk, with the decision (and usage, when the upstream gave it) added."""
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            return data
-        if not isinstance(chunk, dict):
-            return data
-        if usage is not None and chunk.get("usage") is None:
-            chunk["usage"] = usage
-        chunk["x_routerbench"] = {
+    def _decision(self, ctx: _Ctx) -> dict[str, Any]:
+        return {
             "model": ctx.model,
             "router": ctx.router,
             "willingness_to_pay": ctx.wtp,
@@ -703,65 +699,116 @@ class _Server:
             "cost_usd": ctx.cost_usd,
             "usage": None if ctx.usage is None else ctx.usage.model_dump(),
         }
+
+    def _final(self, ctx: _Ctx, held: str | None, last: str | None, usage: Any) -> str:
+        """The last chunk, with the decision (and usage, when the upstream gave it) added.
+
+        It is the held-back finish or usage chunk; when the upstream ended on a content
+        chunk (already relayed), a chunk of our own with no choices, shaped like
+        OpenAI's usage chunk and named after the upstream's last chunk.
+        """
+        chunk: Any = None
+        if held is not None:
+            try:
+                chunk = json.loads(held)
+            except ValueError:
+                return held
+            if not isinstance(chunk, dict):
+                return held
+        else:
+            try:
+                like = json.loads(last) if last is not None else {}
+            except ValueError:
+                like = {}
+            like = like if isinstance(like, dict) else {}
+            chunk = {
+                "id": like.get("id", ctx.request_id),
+                "object": "chat.completion.chunk",
+                "created": like.get("created", int(time.time())),
+                "model": like.get("model", ctx.model),
+                "choices": [],
+            }
+        if usage is not None and chunk.get("usage") is None:
+            chunk["usage"] = usage
+        chunk["x_routerbench"] = self._decision(ctx)
         return json.dumps(chunk, separators=(",", ":"))
 
     async def relay(
         self, ctx: _Ctx, opened: OpenStream, client_wants_usage: bool
     ) -> AsyncIterator[bytes]:
-        """The client's event stream: the upstream's events unchanged, ended by a decision chunk.
+        """The client's event stream: the upstream's events unchanged, ended by the decision.
 
-        The last chunk is held back one event so the decision (and usage) can be added
-        to it; a failure after the first byte ends the stream with an error event.
+        Content chunks go out as soon as they arrive (events that arrived together in one
+        write). Only a chunk that may be the last — one with a ``finish_reason``, or a
+        usage chunk — is held back one event, so the decision (and usage) can be added
+        to it. A failure after the first byte ends the stream with an error event.
         """
-        pending: str | None = None
+        held: str | None = None
+        last: str | None = None
         usage: Any = None
+        out: list[bytes] = []
         deadline = ctx.t0 + self.settings.request_timeout_s
-        events = opened.events
+
+        def take(data: str) -> None:
+            nonlocal held, last
+            if held is not None:
+                out.append(b"data: " + held.encode() + b"\n\n")
+                held = None
+            last = data
+            if _FINAL_CANDIDATE.search(data):
+                held = data
+            else:
+                out.append(b"data: " + data.encode() + b"\n\n")
+
+        def look(data: str) -> bool:
+            """Relay one event of the rest of the stream; True at [DONE]."""
+            nonlocal usage
+            if data.strip() == "[DONE]":
+                return True
+            if '"error"' in data or '"usage"' in data:
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    chunk = None
+                if isinstance(chunk, dict) and "error" in chunk:
+                    raise UpstreamFailure("stream_error", f"{ctx.model}: error event mid-stream")
+                if isinstance(chunk, dict) and chunk.get("usage") is not None:
+                    usage = chunk["usage"]
+                    self.account(ctx, _usage(usage))
+                    if not client_wants_usage and not chunk.get("choices"):
+                        return False  # we asked for it; the client did not
+            take(data)
+            return False
+
         try:
             for data in opened.head:
-                if pending is not None:
-                    yield f"data: {pending}\n\n".encode()
-                pending = data
-            ended = False
-            while True:
+                take(data)
+            ended = any(look(data) for data in opened.rest)
+            if out:
+                yield b"".join(out)
+                out.clear()
+            batches = opened.batches
+            while not ended:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     raise UpstreamFailure("total_timeout", f"{ctx.model}: stream too slow")
                 try:
-                    async with timeout(left):  # no task per event, unlike wait_for
-                        data = await events.__anext__()
+                    async with timeout(left):  # no task per read, unlike wait_for
+                        batch = await batches.__anext__()
                 except StopAsyncIteration:
                     break
                 except asyncio.TimeoutError:
                     raise UpstreamFailure(
                         "total_timeout", f"{ctx.model}: stream too slow"
                     ) from None
-                if data.strip() == "[DONE]":
-                    ended = True
-                    break
-                if '"error"' in data or '"usage"' in data:
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError:
-                        chunk = None
-                    if isinstance(chunk, dict) and "error" in chunk:
-                        raise UpstreamFailure(
-                            "stream_error", f"{ctx.model}: error event mid-stream"
-                        )
-                    if isinstance(chunk, dict) and chunk.get("usage") is not None:
-                        usage = chunk["usage"]
-                        self.account(ctx, _usage(usage))
-                        if not client_wants_usage and not chunk.get("choices"):
-                            continue  # we asked for it; the client did not
-                if pending is not None:
-                    yield f"data: {pending}\n\n".encode()
-                pending = data
-            if not ended and not _finished(pending):
+                ended = any(look(data) for data in batch)
+                if out:
+                    yield b"".join(out)
+                    out.clear()
+            if not ended and not _finished(last):
                 raise UpstreamFailure("stream_error", f"{ctx.model}: stream ended without [DONE]")
-            if pending is not None:
-                final = self._final(ctx, pending, None if client_wants_usage else usage)
-                yield f"data: {final}\n\n".encode()
-            yield b"data: [DONE]\n\n"
+            final = self._final(ctx, held, last, None if client_wants_usage else usage)
+            yield b"data: " + final.encode() + b"\n\ndata: [DONE]\n\n"
         except (UpstreamFailure, aiohttp.ClientError, UnicodeDecodeError) as exc:
             if isinstance(exc, UpstreamFailure):
                 reason, detail = exc.reason, exc.detail
@@ -772,14 +819,15 @@ class _Server:
             self.breakers[ctx.model].record_failure()
             ctx.status = "stream_error"
             ctx.error = detail
-            if pending is not None:
-                yield f"data: {pending}\n\n".encode()
+            if held is not None:
+                out.append(b"data: " + held.encode() + b"\n\n")
             err = error_body(
                 f"the upstream stream failed after it started: {detail}",
                 status=502,
                 code="stream_interrupted",
             )
-            yield f"data: {json.dumps(err)}\n\n".encode()
+            out.append(f"data: {json.dumps(err)}\n\n".encode())
+            yield b"".join(out)
         except (asyncio.CancelledError, GeneratorExit):
             ctx.status = "client_closed"  # the client went away mid-stream
             raise

@@ -107,9 +107,11 @@ def is_content_chunk(chunk: Any) -> bool:
     return False
 
 
-async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    """The ``data`` payloads of a server-sent event stream, one string per event.
+async def _sse_batches(response: aiohttp.ClientResponse) -> AsyncIterator[list[str]]:
+    """The ``data`` payloads of a server-sent event stream, as they arrive.
 
+    Each item holds the events completed by one read from the socket, so events that
+    arrived together can be relayed together (one write instead of one per event).
     Lines are split here (not with ``readline``) so one long chunk, e.g. a large tool
     call, is never refused for its length.
     """
@@ -118,37 +120,42 @@ async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
     async for piece in response.content.iter_any():
         buffer += piece
         *lines, buffer = buffer.split(b"\n")
+        batch: list[str] = []
         for raw in lines:
             line = raw.rstrip(b"\r").decode("utf-8")
             if not line:
                 if data:
-                    yield "\n".join(data)
+                    batch.append("\n".join(data))
                     data = []
             elif line.startswith("data:"):
                 value = line[5:]
                 data.append(value[1:] if value.startswith(" ") else value)
             # comments (":...") and other fields (event:, id:, retry:) are not relayed
+        if batch:
+            yield batch
     tail = buffer.rstrip(b"\r").decode("utf-8")
     if tail.startswith("data:"):
         data.append(tail[5:].lstrip(" "))
     if data:
-        yield "\n".join(data)
+        yield ["\n".join(data)]
 
 
 @dataclass
 class OpenStream:
     """An upstream stream read up to its first content chunk.
 
-    ``head`` holds the events received so far (their raw ``data`` strings, the first
-    content chunk last); `events` yields the rest. Always `aclose` it.
+    ``head`` holds the events received up to the first content chunk (their raw
+    ``data`` strings, that chunk last); ``rest`` the events that arrived with it but
+    were not looked at yet; `batches` yields the rest of the stream. Always `aclose` it.
     """
 
     response: aiohttp.ClientResponse
     head: list[str]
-    events: AsyncIterator[str]
+    batches: AsyncIterator[list[str]]
     first_byte_s: float
     parsed_head: list[Any] = field(default_factory=list)
     slot: asyncio.Semaphore | None = None
+    rest: list[str] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Close the upstream response and give back its concurrency slot (once)."""
@@ -304,14 +311,15 @@ class UpstreamPool:
                 except (asyncio.TimeoutError, aiohttp.ClientError):
                     raw = b""
                 raise _status_failure(response.status, raw[:_ERROR_BODY_LIMIT], name)
-            events = _sse_events(response)
+            batches = _sse_batches(response)
             head: list[str] = []
             parsed: list[Any] = []
+            rest: list[str] = []
             now = time.perf_counter()
             left = min(first_byte_s - (now - start), total_deadline - now)
             try:
                 async with timeout(max(left, 0.001)):
-                    await self._read_head(name, events, head, parsed)
+                    await self._read_head(name, batches, head, parsed, rest)
             except asyncio.TimeoutError:
                 raise UpstreamFailure(
                     "first_byte_timeout", f"{name}: no content within {first_byte_s:.2f} s"
@@ -325,25 +333,34 @@ class UpstreamPool:
                 response.close()
             slot.release()
             raise
-        return OpenStream(response, head, events, time.perf_counter() - start, parsed, slot)
+        return OpenStream(response, head, batches, time.perf_counter() - start, parsed, slot, rest)
 
     @staticmethod
     async def _read_head(
-        name: str, events: AsyncIterator[str], head: list[str], parsed: list[Any]
+        name: str,
+        batches: AsyncIterator[list[str]],
+        head: list[str],
+        parsed: list[Any],
+        rest: list[str],
     ) -> None:
-        async for data in events:
-            if data.strip() == "[DONE]":
-                break
-            try:
-                chunk = json.loads(data)
-            except ValueError:
-                raise UpstreamFailure(
-                    "invalid_response", f"{name}: stream chunk is not JSON"
-                ) from None
-            if isinstance(chunk, dict) and "error" in chunk:
-                raise UpstreamFailure("stream_error", f"{name}: error event before content")
-            head.append(data)
-            parsed.append(chunk)
-            if is_content_chunk(chunk):
-                return
+        async for batch in batches:
+            for i, data in enumerate(batch):
+                if data.strip() == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise UpstreamFailure(
+                        "invalid_response", f"{name}: stream chunk is not JSON"
+                    ) from None
+                if isinstance(chunk, dict) and "error" in chunk:
+                    raise UpstreamFailure("stream_error", f"{name}: error event before content")
+                head.append(data)
+                parsed.append(chunk)
+                if is_content_chunk(chunk):
+                    rest.extend(batch[i + 1 :])
+                    return
+            else:
+                continue
+            break  # [DONE] before any content
         raise UpstreamFailure("stream_error", f"{name}: stream ended before any content")
