@@ -40,6 +40,7 @@ LATENCY_RATE = 500.0  # requests/s, Poisson arrivals: the throughput target
 OPEN_CONNECTIONS = 64  # the open-loop generator's keep-alive connections
 TIME_LIMIT_S = 20.0
 WORKERS = int(os.environ.get("ROUTERBENCH_BENCH_SERVE_WORKERS", "1"))
+DECIDE_IN = os.environ.get("ROUTERBENCH_BENCH_SERVE_DECIDE_IN", "auto")  # or process / thread
 
 # --------------------------------------------------------------------- upstream
 _COMPLETION = json.dumps(
@@ -408,6 +409,8 @@ def run(emit) -> None:
                         str(WORKERS),
                         "--wtp",
                         "0.01",
+                        "--decide-in",
+                        DECIDE_IN,
                     ],
                     env=env,
                     stdout=subprocess.DEVNULL,
@@ -440,7 +443,7 @@ def run(emit) -> None:
                 "serve_throughput",
                 rps,
                 "req/s",
-                f">= 500 on 2 cores, {WORKERS} worker(s)",
+                f">= 500 on 2 cores, {WORKERS} worker(s), decide in {DECIDE_IN}",
                 rps >= 500,
             )
             emit("serve_failed_requests", load.failed, "requests", "0", load.failed == 0)
