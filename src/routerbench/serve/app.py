@@ -780,15 +780,22 @@ class _Server:
             take(data)
             return False
 
+        def finale() -> bytes:
+            final = self._final(ctx, held, last, None if client_wants_usage else usage)
+            out.append(b"data: " + final.encode() + b"\n\ndata: [DONE]\n\n")
+            return b"".join(out)
+
         try:
             for data in opened.head:
                 take(data)
-            ended = any(look(data) for data in opened.rest)
+            if any(look(data) for data in opened.rest):
+                yield finale()  # the whole answer came with its first content: one write
+                return
             if out:
                 yield b"".join(out)
                 out.clear()
             batches = opened.batches
-            while not ended:
+            while True:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     raise UpstreamFailure("total_timeout", f"{ctx.model}: stream too slow")
@@ -796,19 +803,21 @@ class _Server:
                     async with timeout(left):  # no task per read, unlike wait_for
                         batch = await batches.__anext__()
                 except StopAsyncIteration:
+                    if not _finished(last):
+                        raise UpstreamFailure(
+                            "stream_error", f"{ctx.model}: stream ended without [DONE]"
+                        ) from None
                     break
                 except asyncio.TimeoutError:
                     raise UpstreamFailure(
                         "total_timeout", f"{ctx.model}: stream too slow"
                     ) from None
-                ended = any(look(data) for data in batch)
+                if any(look(data) for data in batch):
+                    break
                 if out:
                     yield b"".join(out)
                     out.clear()
-            if not ended and not _finished(last):
-                raise UpstreamFailure("stream_error", f"{ctx.model}: stream ended without [DONE]")
-            final = self._final(ctx, held, last, None if client_wants_usage else usage)
-            yield b"data: " + final.encode() + b"\n\ndata: [DONE]\n\n"
+            yield finale()
         except (UpstreamFailure, aiohttp.ClientError, UnicodeDecodeError) as exc:
             if isinstance(exc, UpstreamFailure):
                 reason, detail = exc.reason, exc.detail
