@@ -226,6 +226,24 @@ def _wide_without_cost(drop_response: bool) -> pd.DataFrame:
 #: message; ``{path}`` is the file the make function returns (for folders, ``{member}``
 #: names the member file).
 EXACT: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "jsonl record with a key twice": (
+        write_text(
+            "dup.jsonl",
+            '{"sample_id": "a", "task": "x", "prompt": "p", "model": "m", "quality": 1, '
+            '"cost": 0.1}\n'
+            '{"sample_id": "b", "task": "x", "prompt": "p", "model": "m", "quality": 1, '
+            '"cost": 0.1, "quality": 0}\n',
+        ),
+        "{path}, column 'quality', row 2: the record gives the key 'quality' twice",
+    ),
+    "json object with a key twice": (
+        write_text(
+            "dup.json",
+            '[{"sample_id": "a", "task": "x", "prompt": "p", "model": "m", "quality": 1, '
+            '"cost": 0.1, "cost": 0.2}]',
+        ),
+        "{path}, column 'cost': a JSON object gives the key 'cost' twice",
+    ),
     "csv header with a column twice": (
         write_text(
             "dup.csv",

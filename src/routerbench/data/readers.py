@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import pickle
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -125,8 +126,10 @@ def _read_any(path: Path, fmt: Format, trust_pickle: bool, src: str) -> pd.DataF
         if fmt == "csv":
             return _read_csv(path)
         if fmt == "jsonl":
+            _refuse_repeated_keys(path, lines=True)
             return pd.read_json(path, lines=True, dtype=False, precise_float=True)
         if fmt == "json":
+            _refuse_repeated_keys(path, lines=False)
             return pd.read_json(path, dtype=False, precise_float=True)
         return _read_pickle(path, trust_pickle)
     except DataError:
@@ -143,6 +146,58 @@ def _read_any(path: Path, fmt: Format, trust_pickle: bool, src: str) -> pd.DataF
         raise DataError(f"cannot read as {fmt}: {str(exc).splitlines()[0]}", source=src) from None
     except OSError as exc:
         raise DataError(f"cannot read as {fmt}: {exc}", source=src) from None
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return out
+
+
+def _refuse_repeated_keys(path: Path, *, lines: bool) -> None:
+    """A DataError naming the line and key when a JSON object gives one key twice.
+
+    pandas keeps the last value of a repeated key without a word, which silently drops
+    the other; RouterBench data must not lose a measured cell that way. Only the object
+    structure is checked here (malformed JSON is left to the reader's own message).
+    """
+    src = str(path)
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        if not lines:
+            try:
+                json.load(fh, object_pairs_hook=_unique_keys)
+            except _RepeatedKey as exc:
+                raise DataError(
+                    f"a JSON object gives the key {exc.key!r} twice", source=src, column=exc.key
+                ) from None
+            except ValueError:
+                return
+            return
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line, object_pairs_hook=_unique_keys)
+            except _RepeatedKey as exc:
+                raise DataError(
+                    f"the record gives the key {exc.key!r} twice",
+                    source=src,
+                    row=number,
+                    column=exc.key,
+                ) from None
+            except ValueError:
+                continue
 
 
 def csv_header(path: Path) -> list[str]:
