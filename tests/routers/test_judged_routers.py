@@ -186,3 +186,21 @@ def test_code_prompts_run_in_the_sandbox_and_pay_for_it():
     _, cost = d.realised(bench)
     table = np.where(d.called, bench.cost, 0.0).sum(axis=1)
     assert np.allclose(cost - table, SANDBOX_PRICE * d.called.sum(axis=1))
+
+
+@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+def test_judged_routers_save_and_load_as_artifacts(split, make, tmp_path):
+    """A fitted judged router round-trips through an artifact with the same decisions."""
+    from routerbench.routers.artifact import load_router, read_manifest, save_router
+
+    train, test = split
+    router = make().fit(train)
+    path = save_router(router, tmp_path / "judged.rbr", train=train)
+    loaded = load_router(path)
+    assert type(loaded) is type(router)
+    assert read_manifest(path)["router"]["name"] == router.name
+    n = 0
+    for a, b in zip(router.sweep(test), loaded.sweep(test), strict=True):
+        assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
+        n += 1
+    assert n == len(router.settings(test)) > 1

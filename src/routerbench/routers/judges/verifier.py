@@ -38,6 +38,11 @@ def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, .
     return np.column_stack(cols).astype(float)
 
 
+def window_key(window: tuple[int, ...], t: int) -> str:
+    """String key of a (window, target) pair, e.g. ``"0,2,3:2"`` (artifacts need str keys)."""
+    return ",".join(str(int(j)) for j in window) + f":{int(t)}"
+
+
 @dataclass
 class _Fitted:
     model: LogisticRegression | None
@@ -101,21 +106,22 @@ class WindowVerifier:
         `memo` (a dict shared between calls on the same evidence) reuses the
         regression of a (window, target) pair fitted before, as a chain search does.
         """
-        self.fitted_: dict[tuple[tuple[int, ...], int], _Fitted] = {}
+        self.fitted_: dict[str, _Fitted] = {}
         if self.judge == "agreement":
             return self
         for window in windows:
             for t in window:
-                if memo is not None and (window, t) in memo:
-                    self.fitted_[(window, t)] = memo[(window, t)]
+                key = window_key(window, t)
+                if memo is not None and key in memo:
+                    self.fitted_[key] = memo[key]
                     continue
                 measured = ~np.isnan(quality[:, t])
                 rows = np.flatnonzero(measured)
                 x = window_features(ev, rows, window, t)
                 y = (quality[rows, t] >= self.threshold).astype(int)
-                self.fitted_[(window, t)] = _fit_one(x, y, self.c)
+                self.fitted_[key] = _fit_one(x, y, self.c)
                 if memo is not None:
-                    memo[(window, t)] = self.fitted_[(window, t)]
+                    memo[key] = self.fitted_[key]
         return self
 
     def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
@@ -124,7 +130,9 @@ class WindowVerifier:
             cols = [agreement_score(ev, rows, window, t) for t in window]
         else:
             cols = [
-                _predict_one(self.fitted_[(window, t)], window_features(ev, rows, window, t))
+                _predict_one(
+                    self.fitted_[window_key(window, t)], window_features(ev, rows, window, t)
+                )
                 for t in window
             ]
         return np.column_stack(cols) if cols else np.zeros((len(rows), 0))
