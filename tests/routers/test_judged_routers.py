@@ -21,6 +21,12 @@ def _cascade(**kw):
     return JudgedCascadeRouter(thresholds=FAST, run_code=False, **kw)
 
 
+def _rich(chain="hull", **kw):
+    return JudgedCascadeRouter(
+        thresholds=FAST, run_code=False, rich=True, prompt_prior="logreg", chain=chain, **kw
+    )
+
+
 def _hybrid(**kw):
     return HybridRouter(thresholds=FAST, lambdas=(1e-3, 1e-1), run_code=False, **kw)
 
@@ -44,7 +50,7 @@ def test_contract(make):
     assert {"sweep", "subset", "outcome-blind", "tags"} <= set(passed)
 
 
-@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+@pytest.mark.parametrize("make", [_cascade, _rich, _hybrid], ids=["cascade", "rich", "hybrid"])
 def test_decisions_are_blind_to_test_outcomes(split, make):
     """Permuting test quality and cost (responses kept) must not change any decision."""
     train, test = split
@@ -59,10 +65,11 @@ def test_decisions_are_blind_to_test_outcomes(split, make):
         assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
 
 
-def test_responses_of_models_not_called_are_never_read(split):
+@pytest.mark.parametrize("make", [_cascade, _rich], ids=["cascade", "rich"])
+def test_responses_of_models_not_called_are_never_read(split, make):
     """Garbling the responses of every model a prompt did not call leaves the decision alone."""
     train, test = split
-    router = _cascade(chain="all").fit(train)
+    router = make(chain="all").fit(train)
     for setting in ({"start": 0, "threshold": 0.8}, {"start": 1, "threshold": 0.95}):
         d = router.route(test, **setting)
         texts = test.responses.load().copy()
@@ -188,7 +195,7 @@ def test_code_prompts_run_in_the_sandbox_and_pay_for_it():
     assert np.allclose(cost - table, SANDBOX_PRICE * d.called.sum(axis=1))
 
 
-@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+@pytest.mark.parametrize("make", [_cascade, _rich, _hybrid], ids=["cascade", "rich", "hybrid"])
 def test_judged_routers_save_and_load_as_artifacts(split, make, tmp_path):
     """A fitted judged router round-trips through an artifact with the same decisions."""
     from routerbench.routers.artifact import load_router, read_manifest, save_router

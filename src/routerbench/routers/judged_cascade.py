@@ -9,6 +9,7 @@ solutions run and return the same values — and never the test quality.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,17 @@ class JudgedCascadeRouter(Router):
     code_cache
         Optional path of a JSON file caching sandbox results, keyed by a hash of
         each prompt's response texts (running code takes seconds per prompt).
+    rich
+        The verifier also reads each response's hedging and, with
+        `prompt_prior`, the prompt prior (`judges.verifier.window_features`).
+    prompt_prior
+        None, or a predictive router spec (e.g. ``"logreg"``) whose P̂(right)
+        per model from the prompt text alone becomes a verifier feature (with
+        `rich`). On train the feature is out of fold (`prior_folds` folds), so
+        the verifier learns how much to trust it on prompts it was not fitted
+        on; on test it comes from the predictor fitted on all of train.
+    prior_folds
+        Folds of the out-of-fold prompt prior on train.
     """
 
     name = "judged-cascade"
@@ -133,6 +145,9 @@ class JudgedCascadeRouter(Router):
         per_dataset: bool = True,
         search_depth: int = 4,
         code_cache: str | None = None,
+        rich: bool = False,
+        prompt_prior: Any = None,
+        prior_folds: int = 5,
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -143,6 +158,9 @@ class JudgedCascadeRouter(Router):
         self.per_dataset = per_dataset
         self.search_depth = search_depth
         self.code_cache = code_cache
+        self.rich = rich
+        self.prompt_prior = prompt_prior
+        self.prior_folds = prior_folds
 
     def __router_tags__(self) -> RouterTags:
         """Reads test prompts and the responses of the models it calls, never test outcomes."""
@@ -180,6 +198,9 @@ class JudgedCascadeRouter(Router):
             )
         self.models_ = tuple(train.models)
         ev = self._evidence(train)
+        self.prior_ = None
+        if self.prompt_prior is not None:
+            ev = replace(ev, prior=self._fit_prior(train))
         groups = {POOLED: np.arange(train.n_prompts)}
         if self.per_dataset:
             ds = train.prompts["dataset"].to_numpy()
@@ -195,10 +216,39 @@ class JudgedCascadeRouter(Router):
             self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
         return self
 
+    def _predictor(self):
+        from routerbench.routers.base import clone
+        from routerbench.routers.predictive import PredictiveRouter
+        from routerbench.routers.registry import get_router
+
+        spec = self.prompt_prior
+        predictor = get_router(spec) if isinstance(spec, str) else clone(spec)
+        if not isinstance(predictor, PredictiveRouter):
+            raise ConfigError(
+                f"prompt_prior must be a predictive router (predict_quality), got {spec!r}"
+            )
+        return predictor
+
+    def _fit_prior(self, train: Benchmark) -> np.ndarray:
+        """Out-of-fold P̂ ``[n, m]`` on train from the prompt alone; fits `prior_` on all of it."""
+        k = int(self.prior_folds)
+        if k < 2:
+            raise ConfigError(f"prior_folds must be >= 2, got {self.prior_folds}")
+        fold = np.random.default_rng(0).permutation(train.n_prompts) % k
+        oof = np.full(train.shape, np.nan)
+        for f in range(k):
+            held = np.flatnonzero(fold == f)
+            part = self._predictor().fit(train.subset(np.flatnonzero(fold != f)))
+            oof[held] = part.predict_quality(train.subset(held))
+        self.prior_ = self._predictor().fit(train)
+        return oof
+
     def _fit_verifier(
         self, ev: ResponseEvidence, quality: np.ndarray, chain, memo: dict | None = None
     ) -> WindowVerifier:
-        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain), memo=memo)
+        return WindowVerifier(self.judge, c=self.c, rich=self.rich).fit(
+            ev, quality, windows_of(chain), memo=memo
+        )
 
     def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
         """The chain whose cascade has the largest train AIQ (the learned order).
@@ -253,6 +303,8 @@ class JudgedCascadeRouter(Router):
     def _tables(self, test: Benchmark) -> list[tuple[np.ndarray, _Unit, dict]]:
         """Per unit: its test rows and, per window, (best member, its P̂)."""
         ev = self._evidence(test)
+        if getattr(self, "prior_", None) is not None:
+            ev = replace(ev, prior=self.prior_.predict_quality(test))
         out = []
         for key, rows in self._unit_rows(test).items():
             unit = self.units_[key]
@@ -340,7 +392,4 @@ class JudgedCascadeRouter(Router):
 
 
 def _take(ev: ResponseEvidence, rows: np.ndarray) -> ResponseEvidence:
-    return ResponseEvidence(
-        ev.kind[rows], ev.keys[rows], ev.valid[rows], ev.refusal[rows],
-        ev.log_length[rows], ev.agree[rows],
-    )  # fmt: skip
+    return ev.take(rows)

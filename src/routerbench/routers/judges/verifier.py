@@ -19,15 +19,32 @@ from routerbench.routers.judges.evidence import ResponseEvidence
 JUDGES: tuple[str, ...] = ("verifier", "agreement")
 
 
-def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int):
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-3, 1 - 1e-3)
+    return np.log(p / (1 - p))
+
+
+def window_features(
+    ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int, rich: bool = False
+):
     """``[len(rows), f]`` features of target model `t` inside `window` (model indices).
 
     Own response: answer read, refusal, log length. Against each other model
     u of the window, in window order: agreement(t, u). Then the share of the
     others that agree with t, and whether t's answer is the window's plurality.
+
+    With `rich`: also t's hedging (`evidence.hedging`) and, where the evidence
+    carries a prompt prior (P̂ of each model from the prompt alone), logit P̂_t,
+    the mean logit P̂ of the others weighted by their agreement with t, and
+    the largest P̂ among those that disagree. Only models of `window` are read.
     """
     others = [u for u in window if u != t]
     own = [ev.valid[rows, t], ev.refusal[rows, t], ev.log_length[rows, t] / 8.0]
+    prior = ev.prior if rich else None
+    if rich and ev.hedge is not None:
+        own.append(ev.hedge[rows, t])
+    if prior is not None:
+        own.append(_logit(prior[rows, t]))
     if not others:
         return np.column_stack(own).astype(float)
     ag = ev.agree[rows][:, t, others]  # [r, k-1]
@@ -35,6 +52,10 @@ def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, .
     rivals = np.stack([ev.agree[rows][:, u, list(window)].sum(axis=1) for u in others], axis=1)
     plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
     cols = [*own, *ag.T, support / len(others), plurality]
+    if prior is not None:
+        po = prior[np.ix_(rows, others)]
+        cols.append((ag * _logit(po)).sum(axis=1) / len(others))
+        cols.append(((1 - ag) * po).max(axis=1))
     return np.column_stack(cols).astype(float)
 
 
@@ -89,14 +110,19 @@ class WindowVerifier:
         Inverse L2 strength of the logistic regressions.
     threshold
         A train answer counts as right when its quality is ≥ this.
+    rich
+        Use the rich features of `window_features` (hedging, prompt prior).
     """
 
-    def __init__(self, judge: str = "verifier", c: float = 1.0, threshold: float = 0.5) -> None:
+    def __init__(
+        self, judge: str = "verifier", c: float = 1.0, threshold: float = 0.5, rich: bool = False
+    ) -> None:
         if judge not in JUDGES:
             raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
         self.judge = judge
         self.c = c
         self.threshold = threshold
+        self.rich = rich
 
     def fit(
         self, ev: ResponseEvidence, quality: np.ndarray, windows, *, memo: dict | None = None
@@ -117,7 +143,7 @@ class WindowVerifier:
                     continue
                 measured = ~np.isnan(quality[:, t])
                 rows = np.flatnonzero(measured)
-                x = window_features(ev, rows, window, t)
+                x = window_features(ev, rows, window, t, self.rich)
                 y = (quality[rows, t] >= self.threshold).astype(int)
                 self.fitted_[key] = _fit_one(x, y, self.c)
                 if memo is not None:
@@ -131,7 +157,8 @@ class WindowVerifier:
         else:
             cols = [
                 _predict_one(
-                    self.fitted_[window_key(window, t)], window_features(ev, rows, window, t)
+                    self.fitted_[window_key(window, t)],
+                    window_features(ev, rows, window, t, self.rich),
                 )
                 for t in window
             ]
