@@ -73,6 +73,7 @@ _ALLOWED_PATHS: tuple[str, ...] = (
     "routerbench.routers.hybrid:HybridRouter",
     "routerbench.routers.judges.verifier:WindowVerifier",
     "routerbench.routers.judges.verifier:_Fitted",
+    "routerbench.routers.judges.verifier:EscalationModel",
     "routerbench.embed.tfidf:TfidfSvdEmbedder",
     "routerbench.embed.hashing:HashingEmbedder",
     "routerbench.embed.sentence:SentenceTransformerEmbedder",

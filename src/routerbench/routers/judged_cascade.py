@@ -72,12 +72,19 @@ def windows_of(chain: tuple[int, ...]) -> list[tuple[int, ...]]:
     return [chain[s : e + 1] for s in range(len(chain)) for e in range(s, len(chain))]
 
 
+#: Stopping rules: stop when the best answer's P̂(right) is high, or when calling on gains little.
+STOPS: tuple[str, ...] = ("confidence", "gain")
+
+
 class _Unit:
     """Chain and fitted verifier of one dataset (or the pooled fall-back)."""
 
-    def __init__(self, chain: tuple[int, ...], verifier: WindowVerifier) -> None:
+    def __init__(
+        self, chain: tuple[int, ...], verifier: WindowVerifier, escalation: Any = None
+    ) -> None:
         self.chain = chain
         self.verifier = verifier
+        self.escalation = escalation
 
 
 class JudgedCascadeRouter(Router):
@@ -129,6 +136,14 @@ class JudgedCascadeRouter(Router):
         on; on test it comes from the predictor fitted on all of train.
     prior_folds
         Folds of the out-of-fold prompt prior on train.
+    stop
+        ``"confidence"``: stop once the best answer's P̂(right) ≥ τ (the
+        paper's rule with a real judge). ``"gain"``: a value-of-escalation
+        rule — a second model per window (`judges.verifier.EscalationModel`,
+        fitted on train from the window's responses only) estimates P̂ that
+        the chain's dearest model would be right, and the cascade stops once
+        ``P̂(best so far) − P̂(dearest) ≥ 2τ − 1``: it pays for more models
+        only where they are expected to fix an answer.
     """
 
     name = "judged-cascade"
@@ -148,6 +163,7 @@ class JudgedCascadeRouter(Router):
         rich: bool = False,
         prompt_prior: Any = None,
         prior_folds: int = 5,
+        stop: str = "confidence",
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -161,6 +177,7 @@ class JudgedCascadeRouter(Router):
         self.rich = rich
         self.prompt_prior = prompt_prior
         self.prior_folds = prior_folds
+        self.stop = stop
 
     def __router_tags__(self) -> RouterTags:
         """Reads test prompts and the responses of the models it calls, never test outcomes."""
@@ -170,6 +187,10 @@ class JudgedCascadeRouter(Router):
     def _validate(self) -> None:
         if self.judge not in JUDGES:
             raise ConfigError(f"judge must be one of {JUDGES}, got {self.judge!r}")
+        if self.stop not in STOPS:
+            raise ConfigError(f"stop must be one of {STOPS}, got {self.stop!r}")
+        if self.stop == "gain" and self.judge != "verifier":
+            raise ConfigError("stop='gain' needs judge='verifier' (a fitted P̂ to compare)")
         ts = list(self.thresholds)
         if not ts or any(not np.isfinite(t) or t < 0 for t in ts):
             raise ConfigError(f"thresholds must be finite values >= 0, got {ts}")
@@ -182,11 +203,15 @@ class JudgedCascadeRouter(Router):
         runner = sandbox_runner if self.run_code else None
         if runner is None or self.code_cache is None:
             return response_evidence(bench, code_runner=runner)
-        cache = load_evidence_cache(self.code_cache)
+        from pathlib import Path
+
+        path = Path(self.code_cache).expanduser()
+        cache = load_evidence_cache(path)
         size = len(cache)
         ev = response_evidence(bench, code_runner=runner, code_cache=cache)
         if len(cache) > size:
-            save_evidence_cache(self.code_cache, cache)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_evidence_cache(path, cache)
         return ev
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
@@ -213,7 +238,7 @@ class JudgedCascadeRouter(Router):
                 chain = self._search_chain(part, sub)
             else:
                 chain = chain_of(part, self.chain)
-            self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
+            self.units_[name] = self._unit(sub, part.quality, chain)
         return self
 
     def _predictor(self):
@@ -242,6 +267,16 @@ class JudgedCascadeRouter(Router):
             oof[held] = part.predict_quality(train.subset(held))
         self.prior_ = self._predictor().fit(train)
         return oof
+
+    def _unit(self, ev: ResponseEvidence, quality: np.ndarray, chain, memo=None) -> _Unit:
+        escalation = None
+        if self.stop == "gain":
+            from routerbench.routers.judges.verifier import EscalationModel
+
+            escalation = EscalationModel(c=self.c, rich=self.rich).fit(
+                ev, quality, windows_of(chain), chain[-1], memo=memo
+            )
+        return _Unit(chain, self._fit_verifier(ev, quality, chain, memo), escalation)
 
     def _fit_verifier(
         self, ev: ResponseEvidence, quality: np.ndarray, chain, memo: dict | None = None
@@ -277,7 +312,7 @@ class JudgedCascadeRouter(Router):
         best, best_score = hull, -np.inf
         memo: dict = {}
         for chain in dict.fromkeys(candidates):
-            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain, memo))
+            unit = self._unit(ev, part.quality, chain, memo)
             tables = [(rows, unit, self._score_windows(ev, rows, unit))]
             qs, cs = [], []
             for start in range(len(chain)):
@@ -315,10 +350,14 @@ class JudgedCascadeRouter(Router):
     def _score_windows(ev: ResponseEvidence, rows: np.ndarray, unit: _Unit) -> dict:
         """Per window of the unit's chain: (best-scored member, its P̂) for each row."""
         scored = {}
+        esc = getattr(unit, "escalation", None)
         for w in windows_of(unit.chain):
             p = unit.verifier.predict(ev, rows, w)
             best = p.argmax(axis=1)
-            scored[w] = (np.asarray(w)[best], p[np.arange(len(rows)), best])
+            score = p[np.arange(len(rows)), best]
+            if esc is not None and unit.chain[-1] not in w:  # value of escalation
+                score = 0.5 + (score - esc.predict(ev, rows, w)) / 2
+            scored[w] = (np.asarray(w)[best], score)
         return scored
 
     def _price(self, test: Benchmark) -> np.ndarray:

@@ -33,7 +33,8 @@ def window_features(
     u of the window, in window order: agreement(t, u). Then the share of the
     others that agree with t, and whether t's answer is the window's plurality.
 
-    With `rich`: also t's hedging (`evidence.hedging`) and, where the evidence
+    With `rich`: also t's hedging (`evidence.hedging`), for multiple choice
+    the option letter each model of the window chose (one-hot), and, where the evidence
     carries a prompt prior (P̂ of each model from the prompt alone), logit P̂_t,
     the mean logit P̂ of the others weighted by their agreement with t, and
     the largest P̂ among those that disagree. Only models of `window` are read.
@@ -52,6 +53,11 @@ def window_features(
     rivals = np.stack([ev.agree[rows][:, u, list(window)].sum(axis=1) for u in others], axis=1)
     plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
     cols = [*own, *ag.T, support / len(others), plurality]
+    if rich:  # which option each called model chose: models lean on one letter, so a
+        # model giving its rare letter says more than one giving its usual one
+        choice = ev.kind[rows] == "choice"
+        for u in window:
+            cols += [choice & (ev.keys[rows, u] == letter) for letter in "ABCD"]
     if prior is not None:
         po = prior[np.ix_(rows, others)]
         cols.append((ag * _logit(po)).sum(axis=1) / len(others))
@@ -163,6 +169,49 @@ class WindowVerifier:
                 for t in window
             ]
         return np.column_stack(cols) if cols else np.zeros((len(rows), 0))
+
+
+def window_design(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], rich: bool):
+    """Features of a whole window: every member's `window_features`, side by side."""
+    return np.column_stack([window_features(ev, rows, window, t, rich) for t in window])
+
+
+class EscalationModel:
+    """P̂(the chain's dearest model is right | responses of a window it is not in).
+
+    The second half of a value-of-escalation stopping rule: calling on is worth
+    it where the dearest model is likely right *and* the best answer so far is
+    likely wrong. One logistic regression per window, fitted on train; the
+    features read only the window's responses (never the dearest model's).
+    """
+
+    def __init__(self, c: float = 1.0, threshold: float = 0.5, rich: bool = False) -> None:
+        self.c = c
+        self.threshold = threshold
+        self.rich = rich
+
+    def fit(self, ev: ResponseEvidence, quality: np.ndarray, windows, top: int, *, memo=None):
+        self.top_ = int(top)
+        self.fitted_: dict[str, _Fitted] = {}
+        measured = np.flatnonzero(~np.isnan(quality[:, top]))
+        y = (quality[measured, top] >= self.threshold).astype(int)
+        for window in windows:
+            if top in window:
+                continue
+            key = window_key(window, top)
+            if memo is not None and key in memo:
+                self.fitted_[key] = memo[key]
+                continue
+            x = window_design(ev, measured, window, self.rich)
+            self.fitted_[key] = _fit_one(x, y, self.c)
+            if memo is not None:
+                memo[key] = self.fitted_[key]
+        return self
+
+    def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
+        """``[len(rows)]`` P̂ that the dearest model is right on each prompt."""
+        f = self.fitted_[window_key(window, self.top_)]
+        return _predict_one(f, window_design(ev, rows, window, self.rich))
 
 
 def judge_error_rates(accept: np.ndarray, right: np.ndarray) -> tuple[float, float]:
