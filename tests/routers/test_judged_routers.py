@@ -36,8 +36,15 @@ def _hybrid(**kw):
     return HybridRouter(thresholds=FAST, lambdas=(1e-3, 1e-1), run_code=False, **kw)
 
 
-ALL = [_cascade, _rich, _gain, _hybrid]
-ALL_IDS = ["cascade", "rich", "gain", "hybrid"]
+def _cv(folds=2, **kw):
+    from routerbench.routers.judged_cv import JudgedCVRouter
+
+    cands = ({"thresholds": FAST}, {"thresholds": FAST, "stop": "gain", "chain": "hull"})
+    return JudgedCVRouter(candidates=cands, folds=folds, reps=2, run_code=False, **kw)
+
+
+ALL = [_cascade, _rich, _gain, _hybrid, _cv]
+ALL_IDS = ["cascade", "rich", "gain", "hybrid", "cv"]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,7 @@ def test_chain_and_windows():
     assert windows_of((0, 2, 3)) == [(0,), (0, 2), (0, 2, 3), (2,), (2, 3), (3,)]
 
 
-@pytest.mark.parametrize("make", [_cascade, _gain, _hybrid], ids=["cascade", "gain", "hybrid"])
+@pytest.mark.parametrize("make", ALL, ids=ALL_IDS)
 def test_contract(make):
     passed = check_router(make, mc_bench(n=120, seed=1))
     assert {"sweep", "subset", "outcome-blind", "tags"} <= set(passed)
@@ -136,6 +143,7 @@ def test_hybrid_starts_where_the_predictor_says(split):
 def test_registry_names():
     assert isinstance(get_router("judged-cascade"), JudgedCascadeRouter)
     assert isinstance(get_router("hybrid"), HybridRouter)
+    assert type(get_router("judged-cv")).__name__ == "JudgedCVRouter"
 
 
 def test_bad_parameters_are_config_errors(split):
@@ -241,3 +249,20 @@ def test_gain_stop_escalates_where_the_dearest_model_is_expected_to_fix_the_answ
         JudgedCascadeRouter(stop="gain", judge="agreement", run_code=False).fit(train)
     with pytest.raises(ConfigError):
         JudgedCascadeRouter(stop="sometimes", run_code=False).fit(train)
+
+
+def test_cv_router_picks_its_candidate_on_train_alone(split):
+    """judged-cv: the candidate with the best inner-CV gain on train, refitted on all of train."""
+    train, test = split
+    router = _cv().fit(train)
+    assert len(router.cv_gains_) == 2 and np.isfinite(router.cv_gains_).all()
+    assert router.chosen_index_ == int(np.argmax(router.cv_gains_))
+    chosen = router.candidates[router.chosen_index_]
+    assert router.chosen_.stop == chosen.get("stop", "confidence")
+    # same choice whatever the test outcomes: selection reads train only
+    again = _cv().fit(train)
+    assert again.chosen_index_ == router.chosen_index_ and again.cv_gains_ == router.cv_gains_
+    for a, b in zip(router.sweep(test), router.chosen_.sweep(test), strict=True):
+        assert np.array_equal(a.choice, b.choice) and a.label == "judged-cv"
+    with pytest.raises(ConfigError):
+        _cv(folds=1).fit(train)

@@ -71,6 +71,7 @@ _ALLOWED_PATHS: tuple[str, ...] = (
     "routerbench.routers.judged_cascade:JudgedCascadeRouter",
     "routerbench.routers.judged_cascade:_Unit",
     "routerbench.routers.hybrid:HybridRouter",
+    "routerbench.routers.judged_cv:JudgedCVRouter",
     "routerbench.routers.judges.verifier:WindowVerifier",
     "routerbench.routers.judges.verifier:_Fitted",
     "routerbench.routers.judges.verifier:EscalationModel",
