@@ -9,6 +9,7 @@ import pytest
 from tests.routers.judges_helpers import halves, mc_bench
 
 from routerbench.data.benchmark import ResponseStore
+from routerbench.errors import ConfigError
 from routerbench.frontier import crossfit_aiq, realised, zero_router
 from routerbench.routers import check_router, get_router
 from routerbench.routers.hybrid import HybridRouter
@@ -21,8 +22,29 @@ def _cascade(**kw):
     return JudgedCascadeRouter(thresholds=FAST, run_code=False, **kw)
 
 
+def _rich(chain="hull", **kw):
+    return JudgedCascadeRouter(
+        thresholds=FAST, run_code=False, rich=True, prompt_prior="logreg", chain=chain, **kw
+    )
+
+
+def _gain(chain="search", **kw):
+    return JudgedCascadeRouter(thresholds=FAST, run_code=False, stop="gain", chain=chain, **kw)
+
+
 def _hybrid(**kw):
     return HybridRouter(thresholds=FAST, lambdas=(1e-3, 1e-1), run_code=False, **kw)
+
+
+def _cv(folds=2, **kw):
+    from routerbench.routers.judged_cv import JudgedCVRouter
+
+    cands = ({"thresholds": FAST}, {"thresholds": FAST, "stop": "gain", "chain": "hull"})
+    return JudgedCVRouter(candidates=cands, folds=folds, reps=2, run_code=False, **kw)
+
+
+ALL = [_cascade, _rich, _gain, _hybrid, _cv]
+ALL_IDS = ["cascade", "rich", "gain", "hybrid", "cv"]
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +60,13 @@ def test_chain_and_windows():
     assert windows_of((0, 2, 3)) == [(0,), (0, 2), (0, 2, 3), (2,), (2, 3), (3,)]
 
 
-@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+@pytest.mark.parametrize("make", ALL, ids=ALL_IDS)
 def test_contract(make):
     passed = check_router(make, mc_bench(n=120, seed=1))
     assert {"sweep", "subset", "outcome-blind", "tags"} <= set(passed)
 
 
-@pytest.mark.parametrize("make", [_cascade, _hybrid], ids=["cascade", "hybrid"])
+@pytest.mark.parametrize("make", ALL, ids=ALL_IDS)
 def test_decisions_are_blind_to_test_outcomes(split, make):
     """Permuting test quality and cost (responses kept) must not change any decision."""
     train, test = split
@@ -59,10 +81,11 @@ def test_decisions_are_blind_to_test_outcomes(split, make):
         assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
 
 
-def test_responses_of_models_not_called_are_never_read(split):
+@pytest.mark.parametrize("make", [_cascade, _rich, _gain], ids=["cascade", "rich", "gain"])
+def test_responses_of_models_not_called_are_never_read(split, make):
     """Garbling the responses of every model a prompt did not call leaves the decision alone."""
     train, test = split
-    router = _cascade(chain="all").fit(train)
+    router = make(chain="all").fit(train)
     for setting in ({"start": 0, "threshold": 0.8}, {"start": 1, "threshold": 0.95}):
         d = router.route(test, **setting)
         texts = test.responses.load().copy()
@@ -120,6 +143,7 @@ def test_hybrid_starts_where_the_predictor_says(split):
 def test_registry_names():
     assert isinstance(get_router("judged-cascade"), JudgedCascadeRouter)
     assert isinstance(get_router("hybrid"), HybridRouter)
+    assert type(get_router("judged-cv")).__name__ == "JudgedCVRouter"
 
 
 def test_bad_parameters_are_config_errors(split):
@@ -186,3 +210,59 @@ def test_code_prompts_run_in_the_sandbox_and_pay_for_it():
     _, cost = d.realised(bench)
     table = np.where(d.called, bench.cost, 0.0).sum(axis=1)
     assert np.allclose(cost - table, SANDBOX_PRICE * d.called.sum(axis=1))
+
+
+@pytest.mark.parametrize("make", ALL, ids=ALL_IDS)
+def test_judged_routers_save_and_load_as_artifacts(split, make, tmp_path):
+    """A fitted judged router round-trips through an artifact with the same decisions."""
+    from routerbench.routers.artifact import load_router, read_manifest, save_router
+
+    train, test = split
+    router = make().fit(train)
+    path = save_router(router, tmp_path / "judged.rbr", train=train)
+    loaded = load_router(path)
+    assert type(loaded) is type(router)
+    assert read_manifest(path)["router"]["name"] == router.name
+    n = 0
+    for a, b in zip(router.sweep(test), loaded.sweep(test), strict=True):
+        assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
+        n += 1
+    assert n == len(router.settings(test)) > 1
+
+
+def test_gain_stop_escalates_where_the_dearest_model_is_expected_to_fix_the_answer(split):
+    """stop='gain': the cascade pays for the dearest model where its P̂ beats the best so far."""
+    train, test = split
+    router = _gain(chain="all").fit(train)
+    unit = router.units_["arc-challenge"]
+    assert unit.escalation is not None and unit.escalation.top_ == unit.chain[-1]
+    top = unit.chain[-1]
+    taus = np.linspace(0.3, 0.55, 26)
+    routes = [router.route(test, start=0, threshold=t) for t in taus]
+    calls = [int(d.called[:, top].sum()) for d in routes]
+    assert calls == sorted(calls) and calls[0] < calls[-1], calls  # higher τ: more escalation
+    # where it stops short of the dearest model, the answer it keeps is mostly right
+    d = next(d for d in routes if 0 < (~d.called[:, top]).sum() < test.n_prompts)
+    stopped = ~d.called[:, top]
+    assert test.quality[stopped, d.choice[stopped]].mean() > test.quality[:, 0].mean()
+    with pytest.raises(ConfigError):
+        JudgedCascadeRouter(stop="gain", judge="agreement", run_code=False).fit(train)
+    with pytest.raises(ConfigError):
+        JudgedCascadeRouter(stop="sometimes", run_code=False).fit(train)
+
+
+def test_cv_router_picks_its_candidate_on_train_alone(split):
+    """judged-cv: the candidate with the best inner-CV gain on train, refitted on all of train."""
+    train, test = split
+    router = _cv().fit(train)
+    assert len(router.cv_gains_) == 2 and np.isfinite(router.cv_gains_).all()
+    assert router.chosen_index_ == int(np.argmax(router.cv_gains_))
+    chosen = router.candidates[router.chosen_index_]
+    assert router.chosen_.stop == chosen.get("stop", "confidence")
+    # same choice whatever the test outcomes: selection reads train only
+    again = _cv().fit(train)
+    assert again.chosen_index_ == router.chosen_index_ and again.cv_gains_ == router.cv_gains_
+    for a, b in zip(router.sweep(test), router.chosen_.sweep(test), strict=True):
+        assert np.array_equal(a.choice, b.choice) and a.label == "judged-cv"
+    with pytest.raises(ConfigError):
+        _cv(folds=1).fit(train)

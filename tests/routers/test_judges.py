@@ -9,6 +9,7 @@ from tests.routers.judges_helpers import halves, mc_bench
 from routerbench.routers.judges.code import (
     CodeEvidence,
     behaviour,
+    evidence_table,
     prompt_evidence,
     prompt_tests,
     read_solution,
@@ -89,7 +90,33 @@ def test_code_agreement_compares_behaviour_on_the_pair_s_own_inputs():
     assert ev.pair_agreement(0, 1) == 1.0  # same values on (3,) and (10,)
     assert ev.pair_agreement(0, 2) == 0.0  # 6 vs 9 on (3,): wrong's response has no inputs
     assert np.isnan(ev.pair_agreement(0, 3))  # broken does not run
-    assert np.isnan(CodeEvidence(ev.runs, ev.inputs_from, ev.behaviours).pair_agreement(2, 2))
+    assert np.isnan(CodeEvidence(ev.runs, ev.shown_by, ev.behaviours).pair_agreement(2, 2))
+
+
+def test_code_agreement_of_a_pair_depends_on_the_pair_s_responses_alone():
+    """A third response (a model not called) showing the same input must change nothing."""
+    third = "```python\ndef triple(x):\n    return 3 * x\n```\n>>> triple(3)"
+    right = "```python\ndef double(x):\n    return 2 * x\n```\n>>> double(3)"
+    wrong = "```python\ndef double(x):\n    return x * x\n```"
+    with_third = prompt_evidence([third, right, wrong], _fake_runner)
+    without = prompt_evidence(["no code", right, wrong], _fake_runner)
+    # input (3,) is shown by `right` whichever response shows it first
+    assert with_third.shown_by[:, 1].all() and with_third.shown_by[:, 0].all()
+    assert with_third.pair_agreement(1, 2) == without.pair_agreement(1, 2) == 0.0  # 6 vs 9
+    # a cached entry (sandbox results only) gets who-shows-what from the texts again
+    from routerbench.routers.judges.code import _cache_key, _evidence_from_json, _evidence_to_json
+
+    key = _cache_key([third, right, wrong])
+    stored = {key: _evidence_from_json(_evidence_to_json(with_third))}
+    assert stored[key].shown_by.size == 0  # the file holds the sandbox results only
+    calls = []
+    again = evidence_table(
+        np.array([[third, right, wrong]], dtype=object),
+        lambda c, t: calls.append(1) or _fake_runner(c, t),
+        cache=stored,
+    )[0]
+    assert not calls and again.pair_agreement(1, 2) == 0.0
+    assert np.array_equal(again.shown_by, with_third.shown_by)
 
 
 def test_code_behaviour_in_the_real_sandbox():

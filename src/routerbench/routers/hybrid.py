@@ -38,7 +38,8 @@ class HybridRouter(JudgedCascadeRouter):
         (a `PredictiveRouter`, e.g. ``"logreg"``); cloned and fitted on train.
     lambdas
         Willingness-to-pay values swept.
-    judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache
+    judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache, \
+    rich, prompt_prior, prior_folds, stop
         As for `JudgedCascadeRouter`.
     """
 
@@ -57,6 +58,10 @@ class HybridRouter(JudgedCascadeRouter):
         per_dataset: bool = True,
         search_depth: int = 4,
         code_cache: str | None = None,
+        rich: bool = False,
+        prompt_prior: Any = None,
+        prior_folds: int = 5,
+        stop: str = "confidence",
     ) -> None:
         super().__init__(
             judge=judge,
@@ -68,6 +73,10 @@ class HybridRouter(JudgedCascadeRouter):
             per_dataset=per_dataset,
             search_depth=search_depth,
             code_cache=code_cache,
+            rich=rich,
+            prompt_prior=prompt_prior,
+            prior_folds=prior_folds,
+            stop=stop,
         )
         self.predictor = predictor
         self.lambdas = lambdas

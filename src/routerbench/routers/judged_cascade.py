@@ -9,6 +9,7 @@ solutions run and return the same values — and never the test quality.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -71,12 +72,19 @@ def windows_of(chain: tuple[int, ...]) -> list[tuple[int, ...]]:
     return [chain[s : e + 1] for s in range(len(chain)) for e in range(s, len(chain))]
 
 
+#: Stopping rules: stop when the best answer's P̂(right) is high, or when calling on gains little.
+STOPS: tuple[str, ...] = ("confidence", "gain")
+
+
 class _Unit:
     """Chain and fitted verifier of one dataset (or the pooled fall-back)."""
 
-    def __init__(self, chain: tuple[int, ...], verifier: WindowVerifier) -> None:
+    def __init__(
+        self, chain: tuple[int, ...], verifier: WindowVerifier, escalation: Any = None
+    ) -> None:
         self.chain = chain
         self.verifier = verifier
+        self.escalation = escalation
 
 
 class JudgedCascadeRouter(Router):
@@ -117,6 +125,25 @@ class JudgedCascadeRouter(Router):
     code_cache
         Optional path of a JSON file caching sandbox results, keyed by a hash of
         each prompt's response texts (running code takes seconds per prompt).
+    rich
+        The verifier also reads each response's hedging and, with
+        `prompt_prior`, the prompt prior (`judges.verifier.window_features`).
+    prompt_prior
+        None, or a predictive router spec (e.g. ``"logreg"``) whose P̂(right)
+        per model from the prompt text alone becomes a verifier feature (with
+        `rich`). On train the feature is out of fold (`prior_folds` folds), so
+        the verifier learns how much to trust it on prompts it was not fitted
+        on; on test it comes from the predictor fitted on all of train.
+    prior_folds
+        Folds of the out-of-fold prompt prior on train.
+    stop
+        ``"confidence"``: stop once the best answer's P̂(right) ≥ τ (the
+        paper's rule with a real judge). ``"gain"``: a value-of-escalation
+        rule — a second model per window (`judges.verifier.EscalationModel`,
+        fitted on train from the window's responses only) estimates P̂ that
+        the chain's dearest model would be right, and the cascade stops once
+        ``P̂(best so far) − P̂(dearest) ≥ 2τ − 1``: it pays for more models
+        only where they are expected to fix an answer.
     """
 
     name = "judged-cascade"
@@ -133,6 +160,10 @@ class JudgedCascadeRouter(Router):
         per_dataset: bool = True,
         search_depth: int = 4,
         code_cache: str | None = None,
+        rich: bool = False,
+        prompt_prior: Any = None,
+        prior_folds: int = 5,
+        stop: str = "confidence",
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -143,6 +174,10 @@ class JudgedCascadeRouter(Router):
         self.per_dataset = per_dataset
         self.search_depth = search_depth
         self.code_cache = code_cache
+        self.rich = rich
+        self.prompt_prior = prompt_prior
+        self.prior_folds = prior_folds
+        self.stop = stop
 
     def __router_tags__(self) -> RouterTags:
         """Reads test prompts and the responses of the models it calls, never test outcomes."""
@@ -152,6 +187,10 @@ class JudgedCascadeRouter(Router):
     def _validate(self) -> None:
         if self.judge not in JUDGES:
             raise ConfigError(f"judge must be one of {JUDGES}, got {self.judge!r}")
+        if self.stop not in STOPS:
+            raise ConfigError(f"stop must be one of {STOPS}, got {self.stop!r}")
+        if self.stop == "gain" and self.judge != "verifier":
+            raise ConfigError("stop='gain' needs judge='verifier' (a fitted P̂ to compare)")
         ts = list(self.thresholds)
         if not ts or any(not np.isfinite(t) or t < 0 for t in ts):
             raise ConfigError(f"thresholds must be finite values >= 0, got {ts}")
@@ -164,11 +203,15 @@ class JudgedCascadeRouter(Router):
         runner = sandbox_runner if self.run_code else None
         if runner is None or self.code_cache is None:
             return response_evidence(bench, code_runner=runner)
-        cache = load_evidence_cache(self.code_cache)
+        from pathlib import Path
+
+        path = Path(self.code_cache).expanduser()
+        cache = load_evidence_cache(path)
         size = len(cache)
         ev = response_evidence(bench, code_runner=runner, code_cache=cache)
         if len(cache) > size:
-            save_evidence_cache(self.code_cache, cache)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_evidence_cache(path, cache)
         return ev
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
@@ -180,6 +223,9 @@ class JudgedCascadeRouter(Router):
             )
         self.models_ = tuple(train.models)
         ev = self._evidence(train)
+        self.prior_ = None
+        if self.prompt_prior is not None:
+            ev = replace(ev, prior=self._fit_prior(train))
         groups = {POOLED: np.arange(train.n_prompts)}
         if self.per_dataset:
             ds = train.prompts["dataset"].to_numpy()
@@ -192,13 +238,52 @@ class JudgedCascadeRouter(Router):
                 chain = self._search_chain(part, sub)
             else:
                 chain = chain_of(part, self.chain)
-            self.units_[name] = _Unit(chain, self._fit_verifier(sub, part.quality, chain))
+            self.units_[name] = self._unit(sub, part.quality, chain)
         return self
+
+    def _predictor(self):
+        from routerbench.routers.base import clone
+        from routerbench.routers.predictive import PredictiveRouter
+        from routerbench.routers.registry import get_router
+
+        spec = self.prompt_prior
+        predictor = get_router(spec) if isinstance(spec, str) else clone(spec)
+        if not isinstance(predictor, PredictiveRouter):
+            raise ConfigError(
+                f"prompt_prior must be a predictive router (predict_quality), got {spec!r}"
+            )
+        return predictor
+
+    def _fit_prior(self, train: Benchmark) -> np.ndarray:
+        """Out-of-fold P̂ ``[n, m]`` on train from the prompt alone; fits `prior_` on all of it."""
+        k = int(self.prior_folds)
+        if k < 2:
+            raise ConfigError(f"prior_folds must be >= 2, got {self.prior_folds}")
+        fold = np.random.default_rng(0).permutation(train.n_prompts) % k
+        oof = np.full(train.shape, np.nan)
+        for f in range(k):
+            held = np.flatnonzero(fold == f)
+            part = self._predictor().fit(train.subset(np.flatnonzero(fold != f)))
+            oof[held] = part.predict_quality(train.subset(held))
+        self.prior_ = self._predictor().fit(train)
+        return oof
+
+    def _unit(self, ev: ResponseEvidence, quality: np.ndarray, chain, memo=None) -> _Unit:
+        escalation = None
+        if self.stop == "gain":
+            from routerbench.routers.judges.verifier import EscalationModel
+
+            escalation = EscalationModel(c=self.c, rich=self.rich).fit(
+                ev, quality, windows_of(chain), chain[-1], memo=memo
+            )
+        return _Unit(chain, self._fit_verifier(ev, quality, chain, memo), escalation)
 
     def _fit_verifier(
         self, ev: ResponseEvidence, quality: np.ndarray, chain, memo: dict | None = None
     ) -> WindowVerifier:
-        return WindowVerifier(self.judge, c=self.c).fit(ev, quality, windows_of(chain), memo=memo)
+        return WindowVerifier(self.judge, c=self.c, rich=self.rich).fit(
+            ev, quality, windows_of(chain), memo=memo
+        )
 
     def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
         """The chain whose cascade has the largest train AIQ (the learned order).
@@ -227,7 +312,7 @@ class JudgedCascadeRouter(Router):
         best, best_score = hull, -np.inf
         memo: dict = {}
         for chain in dict.fromkeys(candidates):
-            unit = _Unit(chain, self._fit_verifier(ev, part.quality, chain, memo))
+            unit = self._unit(ev, part.quality, chain, memo)
             tables = [(rows, unit, self._score_windows(ev, rows, unit))]
             qs, cs = [], []
             for start in range(len(chain)):
@@ -253,6 +338,8 @@ class JudgedCascadeRouter(Router):
     def _tables(self, test: Benchmark) -> list[tuple[np.ndarray, _Unit, dict]]:
         """Per unit: its test rows and, per window, (best member, its P̂)."""
         ev = self._evidence(test)
+        if getattr(self, "prior_", None) is not None:
+            ev = replace(ev, prior=self.prior_.predict_quality(test))
         out = []
         for key, rows in self._unit_rows(test).items():
             unit = self.units_[key]
@@ -263,10 +350,14 @@ class JudgedCascadeRouter(Router):
     def _score_windows(ev: ResponseEvidence, rows: np.ndarray, unit: _Unit) -> dict:
         """Per window of the unit's chain: (best-scored member, its P̂) for each row."""
         scored = {}
+        esc = getattr(unit, "escalation", None)
         for w in windows_of(unit.chain):
             p = unit.verifier.predict(ev, rows, w)
             best = p.argmax(axis=1)
-            scored[w] = (np.asarray(w)[best], p[np.arange(len(rows)), best])
+            score = p[np.arange(len(rows)), best]
+            if esc is not None and unit.chain[-1] not in w:  # value of escalation
+                score = 0.5 + (score - esc.predict(ev, rows, w)) / 2
+            scored[w] = (np.asarray(w)[best], score)
         return scored
 
     def _price(self, test: Benchmark) -> np.ndarray:
@@ -340,7 +431,4 @@ class JudgedCascadeRouter(Router):
 
 
 def _take(ev: ResponseEvidence, rows: np.ndarray) -> ResponseEvidence:
-    return ResponseEvidence(
-        ev.kind[rows], ev.keys[rows], ev.valid[rows], ev.refusal[rows],
-        ev.log_length[rows], ev.agree[rows],
-    )  # fmt: skip
+    return ev.take(rows)

@@ -39,6 +39,7 @@ _BUILTIN: dict[str, str] = {
     "rerank": "routerbench.routers.rerank:RerankRouter",
     "judged-cascade": "routerbench.routers.judged_cascade:JudgedCascadeRouter",
     "hybrid": "routerbench.routers.hybrid:HybridRouter",
+    "judged-cv": "routerbench.routers.judged_cv:JudgedCVRouter",
 }
 
 _REGISTERED: dict[str, Factory] = {}

@@ -185,23 +185,30 @@ class CodeEvidence:
     ----------
     runs
         ``[m]`` bool: the model's code ran (defined its function without error).
-    inputs_from
-        ``[k]`` int: which model's response each shared input was harvested from.
+    shown_by
+        ``[k, m]`` bool: which models' responses show each of the ``k`` shared
+        example inputs (an input several responses show is shown by each).
     behaviours
         Per model, the result hashes on all ``k`` inputs (None: no runnable code).
     """
 
     runs: np.ndarray
-    inputs_from: np.ndarray
+    shown_by: np.ndarray
     behaviours: tuple[tuple[str, ...] | None, ...]
 
     def pair_agreement(self, j: int, k: int) -> float:
-        """Agreement of models j and k on the inputs *their own* responses showed.
+        """Agreement of models j and k on the inputs *their own* responses show.
 
-        Only inputs harvested from j's or k's response count, so the value
-        depends on nothing but the two responses being compared.
+        Only inputs that j's or k's response shows count, and a solution's
+        result on an input depends on nothing but its own code, so the value
+        is a function of the two responses alone: what a cascade that has
+        called (and paid for) j and k would compute by running just those two.
+        The table holds every pair so that a sweep is array operations; a
+        router reads only the pairs it called.
         """
-        mask = np.isin(self.inputs_from, (j, k))
+        if self.shown_by.size == 0:
+            return agreement(self.behaviours[j], self.behaviours[k], np.zeros(0, dtype=bool))
+        mask = self.shown_by[:, j] | self.shown_by[:, k]
         return agreement(self.behaviours[j], self.behaviours[k], mask)
 
 
@@ -209,18 +216,34 @@ def _cache_key(texts: Sequence[str | None]) -> str:
     return hashlib.sha1(json.dumps([t or "" for t in texts]).encode()).hexdigest()
 
 
-def prompt_evidence(texts: Sequence[str | None], runner: Runner = sandbox_runner) -> CodeEvidence:
-    """Run every response of one prompt on the union of their example inputs."""
+def _harvest(texts: Sequence[str | None]) -> tuple[list, list[str], np.ndarray]:
+    """Solutions, the union of their example inputs (first-seen order) and who shows each."""
     sols = [read_solution(t) for t in texts]
-    pooled: dict[str, int] = {}
+    pooled: dict[str, set[int]] = {}
     for j, sol in enumerate(sols):
         for args in sol.inputs if sol else ():
-            pooled.setdefault(args, j)
+            pooled.setdefault(args, set()).add(j)
     inputs = list(pooled)
-    inputs_from = np.array([pooled[a] for a in inputs], dtype=np.intp)
+    shown_by = np.zeros((len(inputs), len(sols)), dtype=bool)
+    for row, args in enumerate(inputs):
+        shown_by[row, sorted(pooled[args])] = True
+    return sols, inputs, shown_by
+
+
+def _with_shown_by(ev: CodeEvidence, texts: Sequence[str | None]) -> CodeEvidence | None:
+    """A cached entry with `shown_by` read again from the texts (None: it does not fit them)."""
+    _, inputs, shown_by = _harvest(texts)
+    if any(b is not None and len(b) != len(inputs) for b in ev.behaviours):
+        return None
+    return CodeEvidence(ev.runs, shown_by, ev.behaviours)
+
+
+def prompt_evidence(texts: Sequence[str | None], runner: Runner = sandbox_runner) -> CodeEvidence:
+    """Run every response of one prompt on the union of their example inputs."""
+    sols, inputs, shown_by = _harvest(texts)
     behaviours = tuple(behaviour(sol, inputs, runner) for sol in sols)
     runs = np.array([b is not None for b in behaviours], dtype=bool)
-    return CodeEvidence(runs, inputs_from, behaviours)
+    return CodeEvidence(runs, shown_by, behaviours)
 
 
 def evidence_table(
@@ -233,10 +256,16 @@ def evidence_table(
     """`prompt_evidence` of each row of an ``[n, m]`` response matrix, `workers` at a time."""
     rows = [list(r) for r in np.asarray(responses, dtype=object)]
     keys = [_cache_key(r) for r in rows]
-    todo = [i for i, k in enumerate(keys) if cache is None or k not in cache]
+    hits: dict[int, CodeEvidence] = {}
+    for i, k in enumerate(keys):  # cached: the sandbox results; who shows an input: re-read
+        hit = cache.get(k) if cache is not None else None
+        fresh = _with_shown_by(hit, rows[i]) if hit is not None else None
+        if fresh is not None:
+            hits[i] = fresh
+    todo = [i for i in range(len(rows)) if i not in hits]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         done = dict(zip(todo, pool.map(lambda i: prompt_evidence(rows[i], runner), todo)))
-    out = [done[i] if i in done else cache[keys[i]] for i in range(len(rows))]  # type: ignore[index]
+    out = [done[i] if i in done else hits[i] for i in range(len(rows))]
     if cache is not None:
         cache.update({keys[i]: done[i] for i in todo})
     return out
@@ -244,9 +273,9 @@ def evidence_table(
 
 # --------------------------------------------------------------------------- on-disk cache
 def _evidence_to_json(ev: CodeEvidence) -> dict:
+    # who shows each input is re-read from the texts on every use (`_with_shown_by`)
     return {
         "runs": ev.runs.tolist(),
-        "inputs_from": ev.inputs_from.tolist(),
         "behaviours": [None if b is None else list(b) for b in ev.behaviours],
     }
 
@@ -254,7 +283,7 @@ def _evidence_to_json(ev: CodeEvidence) -> dict:
 def _evidence_from_json(obj: dict) -> CodeEvidence:
     return CodeEvidence(
         np.asarray(obj["runs"], dtype=bool),
-        np.asarray(obj["inputs_from"], dtype=np.intp),
+        np.zeros((0, len(obj["runs"])), dtype=bool),
         tuple(None if b is None else tuple(b) for b in obj["behaviours"]),
     )
 

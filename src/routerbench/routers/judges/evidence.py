@@ -41,6 +41,13 @@ class ResponseEvidence:
         ``[n, m, m]`` in [0, 1]: same answer key (choice, number, text) or
         share of example inputs on which two solutions return the same value
         (code); 0 where either has no answer. The diagonal is 1 where valid.
+    hedge
+        ``[n, m]`` float: hedging in the response (words of doubt, several
+        letters offered), see `hedging`; None when not computed.
+    prior
+        ``[n, m]`` P̂(right) of each model from the *prompt alone* (a
+        predictive router fitted on train), set by a router that uses one;
+        None otherwise. It reads no response and no outcome.
     """
 
     kind: np.ndarray
@@ -49,10 +56,42 @@ class ResponseEvidence:
     refusal: np.ndarray
     log_length: np.ndarray
     agree: np.ndarray
+    hedge: np.ndarray | None = None
+    prior: np.ndarray | None = None
+
+    def take(self, rows: np.ndarray) -> ResponseEvidence:
+        """The evidence of the prompts `rows`."""
+        return ResponseEvidence(
+            *(None if v is None else v[rows] for v in (
+                self.kind, self.keys, self.valid, self.refusal, self.log_length, self.agree,
+                self.hedge, self.prior,
+            ))
+        )  # fmt: skip
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.keys.shape
+
+
+#: Words of doubt in a response (each counts once).
+HEDGE_PATTERN = (
+    r"(?i)\b(?:however|but|although|might|may|perhaps|possibly|probably|likely|unclear|"
+    r"not sure|uncertain|depends|either|both|ambiguous|could be|it seems|i think|i believe)\b"
+)
+
+
+def hedging(texts: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """``[n, m]`` doubt of each response: log(1 + words of doubt) plus, for multiple choice,
+    log(1 + option letters named beyond the first) (a response weighing several options)."""
+    import pandas as pd
+
+    arr = np.asarray(texts, dtype=object)
+    s = pd.Series(arr.ravel()).fillna("").astype(str)
+    words = s.str.count(HEDGE_PATTERN).to_numpy(float)
+    letters = s.str.findall(r"\b([A-D])[).:]").map(lambda x: len(set(x))).to_numpy(float)
+    choice = np.repeat(kind == "choice", arr.shape[1]) if arr.ndim == 2 else kind == "choice"
+    out = np.log1p(words) + np.where(choice, np.log1p(np.maximum(letters - 1, 0)), 0.0)
+    return out.reshape(arr.shape)
 
 
 def _key_agreement(keys: np.ndarray) -> np.ndarray:
@@ -115,7 +154,8 @@ def response_evidence(
     if code_rows.size and code_runner is not None:
         ev = evidence_table(texts[code_rows], code_runner, workers=workers, cache=code_cache)
         agree[code_rows], valid[code_rows] = _code_agreement(ev, m)
-    return ResponseEvidence(kind, keys, valid, refusal, np.log1p(lengths), agree)
+    hedge = hedging(texts, kind)
+    return ResponseEvidence(kind, keys, valid, refusal, np.log1p(lengths), agree, hedge)
 
 
 EvidenceFn = Callable[[Benchmark], ResponseEvidence]

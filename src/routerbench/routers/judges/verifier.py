@@ -19,15 +19,33 @@ from routerbench.routers.judges.evidence import ResponseEvidence
 JUDGES: tuple[str, ...] = ("verifier", "agreement")
 
 
-def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int):
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-3, 1 - 1e-3)
+    return np.log(p / (1 - p))
+
+
+def window_features(
+    ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int, rich: bool = False
+):
     """``[len(rows), f]`` features of target model `t` inside `window` (model indices).
 
     Own response: answer read, refusal, log length. Against each other model
     u of the window, in window order: agreement(t, u). Then the share of the
     others that agree with t, and whether t's answer is the window's plurality.
+
+    With `rich`: also t's hedging (`evidence.hedging`), for multiple choice
+    the option letter each model of the window chose (one-hot), and, where the evidence
+    carries a prompt prior (P̂ of each model from the prompt alone), logit P̂_t,
+    the mean logit P̂ of the others weighted by their agreement with t, and
+    the largest P̂ among those that disagree. Only models of `window` are read.
     """
     others = [u for u in window if u != t]
     own = [ev.valid[rows, t], ev.refusal[rows, t], ev.log_length[rows, t] / 8.0]
+    prior = ev.prior if rich else None
+    if rich and ev.hedge is not None:
+        own.append(ev.hedge[rows, t])
+    if prior is not None:
+        own.append(_logit(prior[rows, t]))
     if not others:
         return np.column_stack(own).astype(float)
     ag = ev.agree[rows][:, t, others]  # [r, k-1]
@@ -35,7 +53,21 @@ def window_features(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, .
     rivals = np.stack([ev.agree[rows][:, u, list(window)].sum(axis=1) for u in others], axis=1)
     plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
     cols = [*own, *ag.T, support / len(others), plurality]
+    if rich:  # which option each called model chose: models lean on one letter, so a
+        # model giving its rare letter says more than one giving its usual one
+        choice = ev.kind[rows] == "choice"
+        for u in window:
+            cols += [choice & (ev.keys[rows, u] == letter) for letter in "ABCD"]
+    if prior is not None:
+        po = prior[np.ix_(rows, others)]
+        cols.append((ag * _logit(po)).sum(axis=1) / len(others))
+        cols.append(((1 - ag) * po).max(axis=1))
     return np.column_stack(cols).astype(float)
+
+
+def window_key(window: tuple[int, ...], t: int) -> str:
+    """String key of a (window, target) pair, e.g. ``"0,2,3:2"`` (artifacts need str keys)."""
+    return ",".join(str(int(j)) for j in window) + f":{int(t)}"
 
 
 @dataclass
@@ -84,14 +116,19 @@ class WindowVerifier:
         Inverse L2 strength of the logistic regressions.
     threshold
         A train answer counts as right when its quality is ≥ this.
+    rich
+        Use the rich features of `window_features` (hedging, prompt prior).
     """
 
-    def __init__(self, judge: str = "verifier", c: float = 1.0, threshold: float = 0.5) -> None:
+    def __init__(
+        self, judge: str = "verifier", c: float = 1.0, threshold: float = 0.5, rich: bool = False
+    ) -> None:
         if judge not in JUDGES:
             raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
         self.judge = judge
         self.c = c
         self.threshold = threshold
+        self.rich = rich
 
     def fit(
         self, ev: ResponseEvidence, quality: np.ndarray, windows, *, memo: dict | None = None
@@ -101,21 +138,22 @@ class WindowVerifier:
         `memo` (a dict shared between calls on the same evidence) reuses the
         regression of a (window, target) pair fitted before, as a chain search does.
         """
-        self.fitted_: dict[tuple[tuple[int, ...], int], _Fitted] = {}
+        self.fitted_: dict[str, _Fitted] = {}
         if self.judge == "agreement":
             return self
         for window in windows:
             for t in window:
-                if memo is not None and (window, t) in memo:
-                    self.fitted_[(window, t)] = memo[(window, t)]
+                key = window_key(window, t)
+                if memo is not None and key in memo:
+                    self.fitted_[key] = memo[key]
                     continue
                 measured = ~np.isnan(quality[:, t])
                 rows = np.flatnonzero(measured)
-                x = window_features(ev, rows, window, t)
+                x = window_features(ev, rows, window, t, self.rich)
                 y = (quality[rows, t] >= self.threshold).astype(int)
-                self.fitted_[(window, t)] = _fit_one(x, y, self.c)
+                self.fitted_[key] = _fit_one(x, y, self.c)
                 if memo is not None:
-                    memo[(window, t)] = self.fitted_[(window, t)]
+                    memo[key] = self.fitted_[key]
         return self
 
     def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
@@ -124,10 +162,56 @@ class WindowVerifier:
             cols = [agreement_score(ev, rows, window, t) for t in window]
         else:
             cols = [
-                _predict_one(self.fitted_[(window, t)], window_features(ev, rows, window, t))
+                _predict_one(
+                    self.fitted_[window_key(window, t)],
+                    window_features(ev, rows, window, t, self.rich),
+                )
                 for t in window
             ]
         return np.column_stack(cols) if cols else np.zeros((len(rows), 0))
+
+
+def window_design(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], rich: bool):
+    """Features of a whole window: every member's `window_features`, side by side."""
+    return np.column_stack([window_features(ev, rows, window, t, rich) for t in window])
+
+
+class EscalationModel:
+    """P̂(the chain's dearest model is right | responses of a window it is not in).
+
+    The second half of a value-of-escalation stopping rule: calling on is worth
+    it where the dearest model is likely right *and* the best answer so far is
+    likely wrong. One logistic regression per window, fitted on train; the
+    features read only the window's responses (never the dearest model's).
+    """
+
+    def __init__(self, c: float = 1.0, threshold: float = 0.5, rich: bool = False) -> None:
+        self.c = c
+        self.threshold = threshold
+        self.rich = rich
+
+    def fit(self, ev: ResponseEvidence, quality: np.ndarray, windows, top: int, *, memo=None):
+        self.top_ = int(top)
+        self.fitted_: dict[str, _Fitted] = {}
+        measured = np.flatnonzero(~np.isnan(quality[:, top]))
+        y = (quality[measured, top] >= self.threshold).astype(int)
+        for window in windows:
+            if top in window:
+                continue
+            key = window_key(window, top)
+            if memo is not None and key in memo:
+                self.fitted_[key] = memo[key]
+                continue
+            x = window_design(ev, measured, window, self.rich)
+            self.fitted_[key] = _fit_one(x, y, self.c)
+            if memo is not None:
+                memo[key] = self.fitted_[key]
+        return self
+
+    def predict(self, ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...]):
+        """``[len(rows)]`` P̂ that the dearest model is right on each prompt."""
+        f = self.fitted_[window_key(window, self.top_)]
+        return _predict_one(f, window_design(ev, rows, window, self.rich))
 
 
 def judge_error_rates(accept: np.ndarray, right: np.ndarray) -> tuple[float, float]:

@@ -1,0 +1,136 @@
+"""A judged cascade whose configuration is chosen by cross-validation on train alone.
+
+Which judged cascade works best differs by dataset (on the shared RouterBench
+rows: the confidence stop on ARC, the value-of-escalation stop on MBPP). Picking
+the winner by looking at test results would be a fooled evaluation; this router
+picks it by K-fold cross-validation on the training prompts — each candidate
+fitted on K−1 folds and scored on the held-out fold by the same symmetric,
+cross-fitted gain over the fold's Zero router that the verdict uses — then
+refits the chosen one on all of train. Test quality is never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from routerbench.data.benchmark import Benchmark
+from routerbench.decision import Decision
+from routerbench.errors import ConfigError, DataError
+from routerbench.routers.base import Router
+from routerbench.routers.params import RouterTags
+
+#: Candidates tried by default: parameter overrides of `JudgedCascadeRouter`.
+DEFAULT_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {},
+    {"stop": "gain"},
+    {"rich": True, "prompt_prior": "logreg"},
+    {"judge": "agreement", "chain": "hull"},
+)
+
+
+class JudgedCVRouter(Router):
+    """`JudgedCascadeRouter` with its configuration chosen by K-fold CV on train.
+
+    Parameters
+    ----------
+    candidates
+        Parameter overrides of `JudgedCascadeRouter`, one dict per candidate.
+    folds
+        K of the inner cross-validation (prompts drawn at random, seed `seed`).
+    reps
+        Random halvings of each held-out fold in its cross-fitted gain.
+    seed
+        Seed of the fold assignment and the halvings.
+    code_cache, run_code
+        Passed to every candidate (see `JudgedCascadeRouter`).
+    """
+
+    name = "judged-cv"
+    reads_responses = True
+
+    def __init__(
+        self,
+        candidates: Sequence[Mapping[str, Any]] = DEFAULT_CANDIDATES,
+        folds: int = 3,
+        reps: int = 5,
+        seed: int = 0,
+        code_cache: str | None = None,
+        run_code: bool = True,
+    ) -> None:
+        self.candidates = candidates
+        self.folds = folds
+        self.reps = reps
+        self.seed = seed
+        self.code_cache = code_cache
+        self.run_code = run_code
+
+    def __router_tags__(self) -> RouterTags:
+        """Reads test prompts and the responses of the models it calls, never test outcomes."""
+        return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
+
+    def _make(self, overrides: Mapping[str, Any]):
+        from routerbench.routers.judged_cascade import JudgedCascadeRouter
+
+        params = {"code_cache": self.code_cache, "run_code": self.run_code, **dict(overrides)}
+        return JudgedCascadeRouter(**params)
+
+    def _fold_gain(self, overrides, train: Benchmark, fold: np.ndarray, k: int) -> float:
+        from routerbench.frontier import crossfit_delta, zero_router
+
+        fit_rows, held_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        part, held = train.subset(fit_rows), train.subset(held_rows)
+        router = self._make(overrides).fit(part)
+        pairs = [d.realised(held) for d in router.sweep(held)]
+        q = np.stack([a for a, _ in pairs])
+        c = np.stack([b for _, b in pairs])
+        window = zero_router(held.cost.sum(axis=0), held.quality.mean(axis=0)).window
+        res = crossfit_delta(
+            (q, c), (held.quality.T, held.cost.T), window,
+            reps=int(self.reps), n_boot=0, seed=int(self.seed) + k,
+        )  # fmt: skip
+        return float(res.estimate)
+
+    def fit(self, train: Benchmark) -> JudgedCVRouter:
+        """Score every candidate by inner CV on train, then refit the best on all of train."""
+        cands = [dict(c) for c in self.candidates]
+        if not cands:
+            raise ConfigError("candidates must list at least one parameter dict")
+        for c in cands:
+            self._make(c)  # unknown parameters fail here, before any fitting
+        k = int(self.folds)
+        if k < 2:
+            raise ConfigError(f"folds must be >= 2, got {self.folds}")
+        if train.n_prompts < 4 * k:
+            raise DataError(f"judged-cv needs >= {4 * k} training prompts, got {train.n_prompts}")
+        fold = np.random.default_rng(self.seed).permutation(train.n_prompts) % k
+        self.cv_gains_ = [
+            float(np.mean([self._fold_gain(c, train, fold, f) for f in range(k)])) for c in cands
+        ]
+        self.chosen_index_ = int(np.argmax(self.cv_gains_))  # ties: the earlier candidate
+        self.chosen_ = self._make(cands[self.chosen_index_]).fit(train)
+        self.models_ = tuple(train.models)
+        return self
+
+    def settings(self, test: Benchmark | None = None) -> list[Mapping[str, Any]]:
+        self._check_fitted()
+        return self.chosen_.settings(test)
+
+    def _label(self, d: Decision) -> Decision:
+        return Decision(
+            d.choice, d.called, label=self.name, params=d.params, extra_cost=d.extra_cost
+        )
+
+    def route(self, test: Benchmark, **setting: Any) -> Decision:
+        """Route with the chosen cascade (its settings: start stage and threshold τ)."""
+        self._check_fitted()
+        self._check_models(test)
+        return self._label(self.chosen_.route(test, **setting))
+
+    def sweep(self, test: Benchmark) -> Iterator[Decision]:
+        self._check_fitted()
+        self._check_models(test)
+        for d in self.chosen_.sweep(test):
+            yield self._label(d)

@@ -1,0 +1,56 @@
+"""scripts/judged_results.py renders aiq.csv's verdicts; it never decides "beats Zero" itself."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from routerbench.verdicts import BEATS_ZERO, SIMULATED_ABOVE_ZERO
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "judged_results.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("judged_results", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _row(ds, system, kind, aiq, family="", verdict="", cf=np.nan, gap=np.nan):
+    return {
+        "protocol": "in-domain", "dataset": ds, "system": system, "family": family,
+        "kind": kind, "aiq": aiq, "delta_zero": aiq - 0.8, "delta_ci_low": 0.0,
+        "delta_ci_high": 0.01, "delta_crossfit": cf, "crossfit_ci_low": cf - 0.01,
+        "crossfit_ci_high": cf + 0.01, "control_max": 0.005, "length_control": -0.001,
+        "n_control_seeds": 50, "gap_closed_crossfit": gap, "verdict": verdict,
+    }  # fmt: skip
+
+
+def test_render_reads_the_verdict_and_counts_gap_only_where_it_beats_zero():
+    mod = _script()
+    rows = []
+    for ds, verdict in (("a", BEATS_ZERO), ("b", "not above prior control")):
+        rows += [
+            _row(ds, "Zero", "zero", 0.8),
+            _row(ds, "Oracle frontier", "oracle-frontier", 0.9),
+            _row(ds, "judged", "router", 0.83, "judged-cascade", verdict, cf=0.03, gap=0.3),
+            _row(ds, "worse", "router", 0.81, "judged-cascade", "within noise", cf=0.01, gap=0.1),
+            _row(ds, "cascade ε=0.1", "router", 0.85, "cascade", SIMULATED_ABOVE_ZERO, cf=0.05),
+            _row(ds, "prior", "control", 0.8, "prior"),
+        ]
+    judge = mod.Judge(0.9, 0.1, 0.3, 0.3, 0.7, 100)
+    text = mod.render(pd.DataFrame(rows), {"a": judge, "b": judge}, n_configs=2)
+    assert "| a | judged | 0.8300 |" in text and BEATS_ZERO in text
+    assert "| b | judged |" in text and "not above prior control" in text
+    # best per dataset by cross-fitted Δ; the mean counts b's 30% as 0 (its verdict fails)
+    assert "| a | judged | 30% | beats Zero |" in text
+    assert "15% counting only verdicts" in text and "30% raw" in text
+    # the simulated cascade is an ε column of the judge table, not a router row
+    assert "| a | cascade ε=0.1 |" not in text and "ε=0.1" in text
+    assert "Configurations compared (routers that do not read test quality): 2" in text
