@@ -293,6 +293,14 @@ def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
             if p.is_alive():
                 p.kill()
                 p.join(1.0)
+    # Let the pool's manager thread see its dead workers and close its wake-up pipe now.
+    # Left running, it can close that pipe while the interpreter's exit hook writes to it
+    # (CPython 3.11's _ThreadWakeup has no lock), printing "Exception ignored ... Bad file
+    # descriptor" with a traceback after the one-line interrupt message.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        with contextlib.suppress(Exception):
+            manager.join(grace_s)
 
 
 def _ray_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:
