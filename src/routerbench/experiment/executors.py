@@ -282,6 +282,7 @@ def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
     """Cancel queued jobs and end a pool's worker processes (SIGTERM, then SIGKILL after
     `grace_s`), so leaving the pool does not wait for the jobs that are running."""
     procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown clears it
+    manager = getattr(pool, "_executor_manager_thread", None)  # this too
     pool.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         with contextlib.suppress(Exception):
@@ -297,7 +298,6 @@ def _stop_workers(pool: ProcessPoolExecutor, grace_s: float = 2.0) -> None:
     # Left running, it can close that pipe while the interpreter's exit hook writes to it
     # (CPython 3.11's _ThreadWakeup has no lock), printing "Exception ignored ... Bad file
     # descriptor" with a traceback after the one-line interrupt message.
-    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None:
         with contextlib.suppress(Exception):
             manager.join(grace_s)
