@@ -190,40 +190,61 @@ class Load:
     wall: float
 
 
+class _Recorder:
+    """What the load drivers measure per request, from the time the request's clock started."""
+
+    def __init__(self) -> None:
+        self.latency: list[float] = []
+        self.ttft: list[float] = []
+        self.overhead: list[float] = []
+        self.decision: list[float] = []
+        self.failed = 0
+
+    async def send(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes, t0: float
+    ) -> None:
+        writer.write(req)
+        status, headers, first = await _read_response(reader)
+        done = time.perf_counter()
+        if status != 200:
+            self.failed += 1
+            return
+        self.latency.append(done - t0)
+        self.ttft.append(first - t0)
+        if "x-routerbench-overhead-ms" in headers:
+            self.overhead.append(float(headers["x-routerbench-overhead-ms"]) / 1000)
+            self.decision.append(float(headers["x-routerbench-decision-ms"]) / 1000)
+
+    def load(self, wall: float) -> Load:
+        return Load(
+            np.array(self.latency),
+            np.array(self.ttft),
+            np.array(self.overhead),
+            np.array(self.decision),
+            self.failed,
+            wall,
+        )
+
+
 async def _drive(port: int, requests: list[bytes], concurrency: int, time_limit_s: float):
     """Closed-loop load: `concurrency` keep-alive connections share `requests`."""
-    latency, ttft, overhead, decision, failed = [], [], [], [], 0
+    rec = _Recorder()
     it = iter(requests)
     deadline = time.perf_counter() + time_limit_s
 
     async def worker() -> None:
-        nonlocal failed
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             for req in it:
                 if time.perf_counter() > deadline:
                     return
-                t0 = time.perf_counter()
-                writer.write(req)
-                status, headers, first = await _read_response(reader)
-                t1 = time.perf_counter()
-                if status != 200:
-                    failed += 1
-                    continue
-                latency.append(t1 - t0)
-                ttft.append(first - t0)
-                if "x-routerbench-overhead-ms" in headers:
-                    overhead.append(float(headers["x-routerbench-overhead-ms"]) / 1000)
-                    decision.append(float(headers["x-routerbench-decision-ms"]) / 1000)
+                await rec.send(reader, writer, req, time.perf_counter())
         finally:
             writer.close()
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - start
-    return Load(
-        np.array(latency), np.array(ttft), np.array(overhead), np.array(decision), failed, wall
-    )
+    return rec.load(time.perf_counter() - start)
 
 
 def drive(port, requests, concurrency, time_limit_s=TIME_LIMIT_S):
@@ -240,12 +261,12 @@ async def _drive_open(
     """
     gaps = np.random.default_rng(seed).exponential(1.0 / rate, size=len(requests))
     due_offsets = np.cumsum(gaps)
-    latency, ttft, overhead, decision, failed = [], [], [], [], 0
+    rec = _Recorder()
     next_index = 0
     start = time.perf_counter() + 0.05
 
     async def worker() -> None:
-        nonlocal failed, next_index
+        nonlocal next_index
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
             while next_index < len(requests):
@@ -255,25 +276,12 @@ async def _drive_open(
                 wait = due - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                writer.write(requests[i])
-                status, headers, first = await _read_response(reader)
-                done = time.perf_counter()
-                if status != 200:
-                    failed += 1
-                    continue
-                latency.append(done - due)
-                ttft.append(first - due)
-                if "x-routerbench-overhead-ms" in headers:
-                    overhead.append(float(headers["x-routerbench-overhead-ms"]) / 1000)
-                    decision.append(float(headers["x-routerbench-decision-ms"]) / 1000)
+                await rec.send(reader, writer, requests[i], due)
         finally:
             writer.close()
 
     await asyncio.gather(*(worker() for _ in range(connections)))
-    wall = time.perf_counter() - start
-    return Load(
-        np.array(latency), np.array(ttft), np.array(overhead), np.array(decision), failed, wall
-    )
+    return rec.load(time.perf_counter() - start)
 
 
 def drive_open(port, requests, rate=LATENCY_RATE, connections=OPEN_CONNECTIONS, seed=0):
