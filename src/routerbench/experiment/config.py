@@ -147,7 +147,8 @@ class VerdictConfig(_Strict):
     over many seeds guards against picking the luckiest of many configurations.
     ``control_seeds: 0`` and ``length_control: false`` turn the controls off
     (then no router can be said to beat Zero). ``crossfit_reps`` halvings give
-    the estimate, ``crossfit_boot`` bootstrap resamples its interval.
+    the estimate, ``crossfit_boot`` bootstrap resamples its interval (each
+    resample reruns the estimator with its ``crossfit_reps`` halvings).
     """
 
     control_seeds: int = Field(10, ge=0, le=1000)
