@@ -60,15 +60,11 @@ def test_the_interval_matches_the_estimators_true_spread(informed) -> None:
     assert truth > 0.005  # the signal is worth something: a real gain to cover
 
     def mean_boot_sd(boot_reps: int) -> float:
-        return float(
-            np.mean(
-                [
-                    np.std(crossfit_delta(*d, reps=REPS, n_boot=80, boot_reps=boot_reps,
-                                          seed=k).samples, ddof=1)  # fmt: skip
-                    for k, d in enumerate(draws[:6])
-                ]
-            )
-        )
+        sds = []
+        for k, d in enumerate(draws[:6]):
+            res = crossfit_delta(*d, reps=REPS, n_boot=80, boot_reps=boot_reps, seed=k)
+            sds.append(np.std(res.samples, ddof=1))
+        return float(np.mean(sds))
 
     full, one_halving = mean_boot_sd(REPS), mean_boot_sd(1)
     # Replicating the whole estimator gives its spread within a modest, conservative margin

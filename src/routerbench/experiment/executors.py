@@ -221,6 +221,7 @@ def run_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:
 # --------------------------------------------------------------------------- executors
 _WORKER: dict[str, Any] = {}
 
+
 def _init_worker(bench: Benchmark, ctx: WorkerContext, parent: int | None = None) -> None:
     """Process-pool initializer: exit with the driver, leave Ctrl-C to the driver, keep the
     benchmark, one BLAS thread per worker process."""
