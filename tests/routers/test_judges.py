@@ -67,6 +67,35 @@ def test_read_solution_finds_entry_point_and_example_inputs():
     )
 
 
+
+def test_an_entry_point_tie_goes_to_the_first_called_in_every_process():
+    """Two functions called once each: the choice may not follow a set's hash order,
+    which changes from one process to the next (and with it the code judge's evidence)."""
+    import os
+    import subprocess
+    import sys
+
+    text = (
+        "```python\ndef beta(n):\n    return n\n\ndef alpha(n):\n    return -n\n```\n"
+        ">>> beta(1)\n>>> alpha(2)\n"
+    )
+    probe = (
+        "import sys; from routerbench.routers.judges.code import read_solution; "
+        "print(read_solution(sys.stdin.read()).entry)"
+    )
+    seen = set()
+    for seed in ("1", "2", "3", "4", "5"):
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        seen.add(out.stdout.strip())
+    assert seen == {"beta"}
+
 def _fake_runner(code: str, tests: str):
     """Executes in-process: only for trusted test snippets (the real path is the sandbox)."""
     ns: dict = {}

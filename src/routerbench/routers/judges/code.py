@@ -97,8 +97,9 @@ def read_solution(text: str | None) -> Solution | None:
         return None
     calls = _example_calls(text or "", set(defs))
     called = [name for name, _ in calls]
-    # the entry point is the function the examples call most, else the last one defined
-    entry = max(set(called), key=called.count) if called else defs[-1]
+    # the entry point is the function the examples call most (on a tie the first called:
+    # a set's order would change with the process's hash seed), else the last one defined
+    entry = max(dict.fromkeys(called), key=called.count) if called else defs[-1]
     inputs = tuple(dict.fromkeys(args for name, args in calls if name == entry))
     return Solution(code=code, entry=entry, inputs=inputs[:INPUTS_PER_RESPONSE])
 
