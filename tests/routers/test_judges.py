@@ -67,7 +67,6 @@ def test_read_solution_finds_entry_point_and_example_inputs():
     )
 
 
-
 def test_an_entry_point_tie_goes_to_the_first_called_in_every_process():
     """Two functions called once each: the choice may not follow a set's hash order,
     which changes from one process to the next (and with it the code judge's evidence)."""
@@ -95,6 +94,7 @@ def test_an_entry_point_tie_goes_to_the_first_called_in_every_process():
         )
         seen.add(out.stdout.strip())
     assert seen == {"beta"}
+
 
 def _fake_runner(code: str, tests: str):
     """Executes in-process: only for trusted test snippets (the real path is the sandbox)."""
