@@ -221,3 +221,33 @@ def test_scaled_timeout():
     assert scaled_timeout(None) == 4.0
     assert scaled_timeout(0.1) == 4.0
     assert scaled_timeout(2.0, k=5) == 10.0
+
+
+@needs_isolation
+def test_string_hashing_is_the_same_on_every_run():
+    """PYTHONHASHSEED=0 must reach the program (python -I would drop it), so a solution
+    that returns ''.join(set(s)) gives one answer, not a new one per run."""
+    import subprocess
+    import sys
+
+    want = subprocess.run(
+        [sys.executable, "-c", "print(hash('routerbench'), ''.join(set('abcdefgh')))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"},
+    ).stdout.split()
+    tests = (
+        f"assert hash('routerbench') == {want[0]}\nassert ''.join(set('abcdefgh')) == {want[1]!r}"
+    )
+    for _ in range(2):
+        res = run_tests("", tests)
+        assert res.passed, res
+
+
+@needs_isolation
+def test_the_runner_folder_is_not_importable():
+    res = run_tests(
+        "", "import sys, os\nassert os.getcwd() not in sys.path\nassert '' not in sys.path"
+    )
+    assert res.passed, res

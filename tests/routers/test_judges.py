@@ -161,6 +161,27 @@ def test_code_behaviour_in_the_real_sandbox():
     assert b == ("-",)  # one input, cut off by the per-call alarm, reported as an error
 
 
+def test_code_behaviour_compares_what_results_hold_not_where_they_live():
+    """Two runs of a generator (its repr carries a memory address) and a set of strings
+    (its order follows the hash seed) gave other hashes on every run; so did a generator
+    and the list-returning solution it equals."""
+    from routerbench.collect.sandbox import isolation_mode
+
+    if isolation_mode() is None:
+        pytest.skip("this machine cannot isolate untrusted code (no namespaces)")
+    gen = read_solution(
+        "```python\ndef evens(n):\n    for i in range(0, n, 2):\n        yield i\n```"
+    )
+    lst = read_solution("```python\ndef evens(n):\n    return list(range(0, n, 2))\n```")
+    odd = read_solution("```python\ndef evens(n):\n    return [i + 1 for i in range(0, n, 2)]\n```")
+    chars = read_solution("```python\ndef evens(n):\n    return ''.join(set('abcdefgh'[:n]))\n```")
+    inputs = ["(5,)", "(8,)"]
+    first, again = behaviour(gen, inputs), behaviour(gen, inputs)
+    assert first == again == behaviour(lst, inputs) and "-" not in first
+    assert behaviour(odd, inputs) != first  # a different answer still disagrees
+    assert behaviour(chars, inputs) == behaviour(chars, inputs)
+
+
 def test_verifier_learns_that_agreement_means_right():
     train, test = halves(mc_bench(n=400))
     ev_tr = response_evidence(train, code_runner=None)

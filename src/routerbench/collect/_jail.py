@@ -130,7 +130,11 @@ def _exec_program(cfg, workdir, python):
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     os.chdir(workdir)
-    os.execve(python, [python, "-I", "-B", os.path.join(workdir, "run.py")], env)
+    # Not -I: it implies -E, which ignores PYTHONHASHSEED, and then a solution's set of
+    # strings prints in another order on every run. The environment above is the whole
+    # environment, so -E would guard nothing; -s keeps the user's site-packages out and
+    # the runner drops its own folder from sys.path (what -I's -P did).
+    os.execve(python, [python, "-s", "-B", os.path.join(workdir, "run.py")], env)
 
 
 def _child(cfg, files):

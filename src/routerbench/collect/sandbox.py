@@ -48,6 +48,7 @@ _SIGXFSZ = int(signal.SIGXFSZ)
 # `sys.exit(0)` in a solution cannot fake a pass.
 _RUNNER = """\
 import os, sys
+del sys.path[0]  # this script's folder: the solution imports nothing from it
 _fd = os.dup(0)
 os.close(0)
 os.open(os.devnull, os.O_RDONLY)

@@ -34,6 +34,11 @@ RUN_TIMEOUT_S = 4.0
 SANDBOX_PRICE = 2e-6
 
 _SIG_PREFIX = "SIG:"
+#: Bumped whenever what a sandbox run reports changes, so cached evidence of an older
+#: program is never read as current (it is part of every cache key).
+EVIDENCE_VERSION = 2
+#: Items of a returned iterator that are compared (a generator may never end).
+ITERATOR_ITEMS = 10_000
 
 
 @dataclass(frozen=True)
@@ -111,16 +116,27 @@ def prompt_tests(prompt: str) -> str:
 
 
 def _signature_program(entry: str, inputs: Sequence[str]) -> str:
-    """Test code that calls `entry` on each input and reports a short hash of each result."""
+    """Test code that calls `entry` on each input and reports a short hash of each result.
+
+    A result is compared by what it holds: an iterator (a generator, `map`,
+    `itertools.combinations`) by its items, and a memory address in a repr
+    (``<object at 0x7f…>``) is blanked. Otherwise two copies of one generator
+    function would disagree, and the same solution would change its hash from
+    one run to the next.
+    """
     return (
-        "import hashlib as _h, signal as _s\n"
+        "import hashlib as _h, itertools as _it, re as _re, signal as _s\n"
         "def _alarm(*_a):\n    raise TimeoutError()\n"
+        "def _canon(_v):\n"
+        "    if hasattr(_v, '__next__') and not isinstance(_v, (str, bytes)):\n"
+        f"        _v = list(_it.islice(_v, {ITERATOR_ITEMS}))\n"
+        "    return _re.sub(r' at 0x[0-9a-fA-F]+', ' at 0x', repr(_v))\n"
         "_s.signal(_s.SIGALRM, _alarm)\n"
         "_out = []\n"
         f"for _args in [{', '.join(inputs)}]:\n"
         "    try:\n"
         "        _s.alarm(1)\n"
-        f"        _r = repr({entry}(*_args))\n"
+        f"        _r = _canon({entry}(*_args))\n"
         "        _s.alarm(0)\n"
         "        _out.append(_h.sha1(_r.encode()).hexdigest()[:4])\n"
         "    except BaseException:\n"
@@ -214,7 +230,8 @@ class CodeEvidence:
 
 
 def _cache_key(texts: Sequence[str | None]) -> str:
-    return hashlib.sha1(json.dumps([t or "" for t in texts]).encode()).hexdigest()
+    payload = [EVIDENCE_VERSION, [t or "" for t in texts]]
+    return hashlib.sha1(json.dumps(payload).encode()).hexdigest()
 
 
 def _harvest(texts: Sequence[str | None]) -> tuple[list, list[str], np.ndarray]:
