@@ -108,3 +108,32 @@ def test_shapes_are_checked() -> None:
         crossfit_delta(
             (np.ones((2, 3)), np.ones((2, 3))), (np.ones((2, 4)), np.ones((2, 4))), (0, 1)
         )
+
+
+@pytest.mark.parametrize("log_cost", [False, True])
+def test_batched_halvings_equal_the_one_at_a_time_reference(log_cost: bool) -> None:
+    """`_held_out_gains` (all halvings as array passes) against `_held_out_gain` (one
+    `ndch` and one `held_out_mean` per halving), on menus built to hit the edge cases:
+    duplicated settings, a free setting, one that is never right, equal held-out costs."""
+    from routerbench.frontier.crossfit import _held_out_gain, _held_out_gains
+
+    rng = np.random.default_rng(11)
+    q, c = _table(seed=6, n=80, m=5)
+    n = q.shape[0]
+    picks = rng.integers(0, 5, size=(30, n))
+    sq, sc = q[np.arange(n), picks], c[np.arange(n), picks]
+    sq = np.vstack([sq, sq[:3], np.zeros((1, n)), q.T[[2]]])  # copies; never right; a model
+    sc = np.vstack([sc, sc[:3], np.full((1, n), 0.5), np.zeros((1, n))])  # ... and free
+    allq, allc = np.vstack([sq, q.T]), np.vstack([sc, c.T])
+    base = np.arange(sq.shape[0], allq.shape[0])
+    w = _window(q, c)
+    wa, wb = [], []
+    for k in range(60):
+        weights = rng.multinomial(n, np.full(n, 1 / n)).astype(float) if k % 2 else np.ones(n)
+        mask = rng.random(n) < 0.5
+        wa.append(weights * mask)
+        wb.append(weights * ~mask)
+    got = _held_out_gains(allq, allc, base, np.array(wa), np.array(wb), w, log_cost)
+    want = [_held_out_gain(allq, allc, base, a, b, w, log_cost) for a, b in zip(wa, wb)]
+    assert np.abs(got - np.array(want)).max() < 1e-12
+    assert np.ptp(want) > 0.01  # the cases differ: the comparison is not between constants
