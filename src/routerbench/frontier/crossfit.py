@@ -114,9 +114,11 @@ class CrossfitDelta:
         Percentile interval over bootstrap resamples of the prompts, each
         replicate being the whole estimator (``boot_reps`` halvings of the
         resample, each used both ways), so the interval is that of the number
-        reported.
+        reported; the replicates are centred on the estimate (see `samples`).
     samples : np.ndarray
-        The bootstrap replicates (empty when ``n_boot`` is 0).
+        The bootstrap replicates, shifted so that their mean is the estimate
+        (empty when ``n_boot`` is 0). Unshifted they sit lower: a resample's
+        duplicated prompts leave its halves less to select on.
     """
 
     estimate: float
@@ -408,6 +410,12 @@ def crossfit_delta(
     gains = _held_out_gains(q, c, base, np.array(sel), np.array(held), window, log_cost)
     point = float(np.mean(gains[: 2 * reps]))
     samples = gains[2 * reps :].reshape(n_boot, 2 * boot_reps).mean(axis=1)
+    # A resample holds ~63% distinct prompts, so its halves select with less to go on and
+    # its replicates sit below the estimate (by ~0.008 AIQ for 100 settings without
+    # information on 441 prompts: the interval then missed its own estimate). That shift
+    # is the resampling's, not the estimator's: keep the replicates' spread, centred on
+    # the estimate.
+    samples = samples - samples.mean() + point if n_boot else samples
     if n_boot:
         lo, hi = (float(v) for v in np.quantile(samples, [alpha / 2, 1 - alpha / 2]))
     else:
