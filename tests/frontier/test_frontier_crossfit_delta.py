@@ -110,6 +110,27 @@ def test_shapes_are_checked() -> None:
         )
 
 
+def test_bad_windows_and_points_are_refused_as_by_the_one_at_a_time_path() -> None:
+    """The batched path must refuse what `ndch` and `integrate_piecewise_linear` refuse."""
+    q, c = _table(n=40)
+    w = _window(q, c)
+    ok = (q.T[:2], c.T[:2])
+    for window, log_cost, match in (
+        ((-1.0, w[1]), False, "0 <= lo"),
+        ((w[1], w[0]), False, "0 <= lo"),
+        ((w[0], np.inf), False, "finite"),
+        ((0.0, w[1]), True, "above 0"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            crossfit_delta(ok, (q.T, c.T), window, n_boot=0, log_cost=log_cost)
+    bad_q = q.T[:2].copy()
+    bad_q[0, 3] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        crossfit_delta((bad_q, c.T[:2]), (q.T, c.T), w, n_boot=0)
+    with pytest.raises(ValueError, match="costs >= 0"):
+        crossfit_delta((q.T[:2], -c.T[:2]), (q.T, c.T), w, n_boot=0)
+
+
 @pytest.mark.parametrize("log_cost", [False, True])
 def test_batched_halvings_equal_the_one_at_a_time_reference(log_cost: bool) -> None:
     """`_held_out_gains` (all halvings as array passes) against `_held_out_gain` (one

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from routerbench.frontier.hull import integrate_piecewise_linear, ndch
+from routerbench.frontier.hull import check_window, integrate_piecewise_linear, ndch
 
 
 def crossfit_aiq(
@@ -297,8 +297,8 @@ def _held_out_gains(
     column-wise array passes; `_held_out_gain` stays the reference it is tested
     against (and serves a degenerate one-cost window).
     """
-    lo, hi = float(window[0]), float(window[1])
-    if not hi > lo:
+    lo, hi = check_window(*window, log_cost=log_cost)  # the reference's own rules
+    if hi == lo:
         return np.array(
             [_held_out_gain(q, c, base, a, b, window, log_cost) for a, b in zip(wa, wb)]
         )
@@ -381,6 +381,11 @@ def crossfit_delta(
         raise ValueError("cross-fitting needs at least two prompts")
     q = np.vstack([qs, qb])
     c = np.vstack([cs, cb])
+    # what `ndch` refuses point by point, refused once for the whole table
+    if not (np.isfinite(q).all() and np.isfinite(c).all()):
+        raise ValueError("cross-fitting needs finite qualities and costs")
+    if (c < 0).any():
+        raise ValueError("cross-fitting needs costs >= 0")
     base = np.arange(qs.shape[0], q.shape[0])
     if boot_reps is None:
         boot_reps = reps
@@ -415,8 +420,8 @@ def crossfit_delta(
     # information on 441 prompts: the interval then missed its own estimate). That shift
     # is the resampling's, not the estimator's: keep the replicates' spread, centred on
     # the estimate.
-    samples = samples - samples.mean() + point if n_boot else samples
     if n_boot:
+        samples = samples - samples.mean() + point
         lo, hi = (float(v) for v in np.quantile(samples, [alpha / 2, 1 - alpha / 2]))
     else:
         lo = hi = float("nan")

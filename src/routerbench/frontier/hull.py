@@ -359,6 +359,18 @@ def as_curve(system: Any, *, null: bool = True) -> Curve:
     return ndch(*xy(system), null=null)
 
 
+def check_window(lo: float, hi: float, *, log_cost: bool = False) -> tuple[float, float]:
+    """``(lo, hi)`` as floats, or a ValueError saying what an integration window must be."""
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise ValueError(f"window must be finite, got [{lo}, {hi}]")
+    if lo < 0 or hi < lo:
+        raise ValueError(f"window must satisfy 0 <= lo <= hi, got [{lo}, {hi}]")
+    if log_cost and lo <= 0:
+        raise ValueError(f"a log-cost window must start above 0, got lo={lo}")
+    return lo, hi
+
+
 def integrate_piecewise_linear(
     fn: Callable[[np.ndarray], np.ndarray | float],
     knots: np.ndarray,
@@ -374,13 +386,7 @@ def integrate_piecewise_linear(
     piecewise-linear `fn`. Against ``d log c``, a linear piece ``f(c) = a + b c``
     integrates in closed form to ``a ln(v/u) + f(v) - f(u)`` (divided by ``ln 10``).
     """
-    lo, hi = float(lo), float(hi)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ValueError(f"window must be finite, got [{lo}, {hi}]")
-    if lo < 0 or hi < lo:
-        raise ValueError(f"window must satisfy 0 <= lo <= hi, got [{lo}, {hi}]")
-    if log_cost and lo <= 0:
-        raise ValueError(f"a log-cost window must start above 0, got lo={lo}")
+    lo, hi = check_window(lo, hi, log_cost=log_cost)
     if hi == lo:
         return float(fn(np.asarray(lo))) if normalise else 0.0
     knots = np.asarray(knots, dtype=float)
