@@ -1,6 +1,8 @@
 """Regenerate the judged-routers table of docs/routers.md from one `routerbench run`.
 
-    python scripts/judged_results.py [--data DIR] [--config configs/judged.yaml] [--write-docs]
+    python scripts/judged_results.py [--data PATH] [--config configs/judged.yaml] [--write-docs]
+    python scripts/judged_results.py --data routellm.parquet --datasets gsm8k mtbench \
+        --marker judged-results-routellm --write-docs   # the same routers on other real data
 
 It runs the experiment of ``configs/judged.yaml`` on the shared RouterBench rows
 (ARC-Challenge, MBPP, Winogrande; the paper's 70/30 split, one router per
@@ -36,14 +38,16 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "realdata" / "routerbench-subset-routerdc"
 CONFIG = REPO / "configs" / "judged.yaml"
 DOC = REPO / "docs" / "routers.md"
-START, END = "<!-- judged-results:start -->", "<!-- judged-results:end -->"
+MARKER = "judged-results"  # docs/routers.md holds <!-- MARKER:start --> ... <!-- MARKER:end -->
 PROTOCOL = "in-domain"
 SIMULATED = "cascade"  # the paper's simulated-judge cascade (family name)
 #: Label (in configs/judged.yaml) of the router whose judge's error rates are measured.
 JUDGED = "judged cascade: verifier, searched chain"
 
 
-def run(config: Path, data: Path, out: Path | None) -> tuple[pd.DataFrame, object]:
+def run(
+    config: Path, data: Path, out: Path | None, datasets: list[str] | None = None
+) -> tuple[pd.DataFrame, object]:
     """`routerbench run --config CONFIG --data DATA [--out OUT]`; its aiq frame and config."""
     from routerbench.experiment import load_config, run_experiment
     from routerbench.experiment.config import parse_config
@@ -53,6 +57,8 @@ def run(config: Path, data: Path, out: Path | None) -> tuple[pd.DataFrame, objec
     merged["data"] = str(data)
     if out is not None:
         merged["out"] = str(out)
+    if datasets:
+        merged["datasets"] = list(datasets)
     cfg = parse_config(merged, source="command line")
     result = run_experiment(
         cfg, config_text=text, quiet=True, echo=lambda s: print(s, file=sys.stderr)
@@ -125,7 +131,10 @@ def judges(cfg, data: Path, datasets: list[str]) -> dict[str, Judge]:
 
     spec = next(r for r in cfg.routers if r.label == JUDGED)
     proto = next(p for p in cfg.protocols if p.label == PROTOCOL)
-    split = paper_split(routerbench.load(str(data)), fraction=proto.fraction, seed=proto.seed)
+    bench = routerbench.load(str(data))
+    if cfg.datasets:  # as the run subset it
+        bench = bench.subset(datasets=cfg.datasets)
+    split = paper_split(bench, fraction=proto.fraction, seed=proto.seed)
     out = {}
     for ds in datasets:
         tr, te = split.train.subset(datasets=ds), split.test.subset(datasets=ds)
@@ -188,7 +197,7 @@ def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
     out += [
         "",
         f"Mean share of the Zero → Oracle-frontier gap closed by the best router per dataset: "
-        f"{100 * np.mean(counted):.0f}% counting only verdicts of \"{BEATS_ZERO}\" "
+        f'{100 * np.mean(counted):.0f}% counting only verdicts of "{BEATS_ZERO}" '
         f"(0 elsewhere); {100 * np.mean(raw):.0f}% raw.",
         "",
     ]
@@ -216,15 +225,16 @@ def _eps_of(system: str) -> float:
         return float("inf")
 
 
-def write_docs(text: str) -> None:
+def write_docs(text: str, marker: str = MARKER) -> None:
     from routerbench.io import write_text_atomic
 
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     doc = DOC.read_text(encoding="utf-8")
-    if START not in doc or END not in doc:
-        raise SystemExit(f"{DOC.name}: markers {START} / {END} not found")
-    head, rest = doc.split(START, 1)
-    _, tail = rest.split(END, 1)
-    write_text_atomic(DOC, f"{head}{START}\n{text}\n{END}{tail}")
+    if start not in doc or end not in doc:
+        raise SystemExit(f"{DOC.name}: markers {start} / {end} not found")
+    head, rest = doc.split(start, 1)
+    _, tail = rest.split(end, 1)
+    write_text_atomic(DOC, f"{head}{start}\n{text}\n{end}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,14 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, default=CONFIG)
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: the config's)")
     ap.add_argument("--no-judges", action="store_true", help="skip measuring the judges' ε̂")
+    ap.add_argument("--datasets", nargs="+", default=None, help="only these datasets")
+    ap.add_argument("--marker", default=MARKER, help="which marked block of routers.md to write")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"error: {args.data}: no such data folder", file=sys.stderr)
+    if not args.data.exists():
+        print(f"error: {args.data}: no such data file or folder", file=sys.stderr)
         return 2
     t0 = time.perf_counter()
     with threadpool_limits(1):
-        aiq, cfg = run(args.config, args.data, args.out)
+        aiq, cfg = run(args.config, args.data, args.out, args.datasets)
         datasets = sorted(aiq.loc[aiq["protocol"] == PROTOCOL, "dataset"].unique())
         judged = {} if args.no_judges else judges(cfg, args.data, datasets)
     n_configs = sum(
@@ -251,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(aiq, judged, n_configs)
     print(text)
     if args.write_docs:
-        write_docs(text)
+        write_docs(text, args.marker)
     print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     return 0
 

@@ -25,8 +25,11 @@ from routerbench.routers.judges.code import (
     sandbox_runner,
     save_evidence_cache,
 )
-from routerbench.routers.judges.evidence import ResponseEvidence, response_evidence
-from routerbench.routers.judges.extract import kind_of
+from routerbench.routers.judges.evidence import (
+    ResponseEvidence,
+    dataset_kinds,
+    response_evidence,
+)
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
 from routerbench.routers.params import RouterTags
 
@@ -200,15 +203,17 @@ class JudgedCascadeRouter(Router):
             raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
+        """Judge inputs of `bench`, each dataset read as the kind it had on train."""
         runner = sandbox_runner if self.run_code else None
+        kinds = getattr(self, "kinds_", None)
         if runner is None or self.code_cache is None:
-            return response_evidence(bench, code_runner=runner)
+            return response_evidence(bench, code_runner=runner, kinds=kinds)
         from pathlib import Path
 
         path = Path(self.code_cache).expanduser()
         cache = load_evidence_cache(path)
         size = len(cache)
-        ev = response_evidence(bench, code_runner=runner, code_cache=cache)
+        ev = response_evidence(bench, code_runner=runner, code_cache=cache, kinds=kinds)
         if len(cache) > size:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_evidence_cache(path, cache)
@@ -222,6 +227,7 @@ class JudgedCascadeRouter(Router):
                 f"the judged cascade needs >= 2 training prompts, got {train.n_prompts}"
             )
         self.models_ = tuple(train.models)
+        self.kinds_ = dataset_kinds(train)  # how each dataset's answers are read, from train
         ev = self._evidence(train)
         self.prior_ = None
         if self.prompt_prior is not None:
@@ -364,7 +370,8 @@ class JudgedCascadeRouter(Router):
         """Dollars per judge call for each test prompt."""
         if self.judge_cost is not None:
             return np.full(test.n_prompts, float(self.judge_cost))
-        code = test.prompts["dataset"].map(lambda d: kind_of(d) == "code").to_numpy()
+        kinds = dataset_kinds(test, getattr(self, "kinds_", None))
+        code = np.array([kinds[str(d)] == "code" for d in test.prompts["dataset"]], dtype=bool)
         return np.where(code & self.run_code, SANDBOX_PRICE, 0.0)
 
     def _decide(self, tables, n: int, m: int, start: int, tau: float, first=None):

@@ -15,9 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from routerbench.data.benchmark import Benchmark
+from routerbench.data.datasets import dataset_of
 from routerbench.errors import DataError
+from routerbench.routers.judges.arithmetic import arithmetic_checks
 from routerbench.routers.judges.code import CodeEvidence, Runner, evidence_table, sandbox_runner
-from routerbench.routers.judges.extract import DATASET_LETTERS, answer_keys, kind_of
+from routerbench.routers.judges.extract import (
+    DATASET_LETTERS,
+    answer_keys,
+    infer_kind,
+    known_kind,
+    offered_letters,
+)
 from routerbench.routers.judges.refusal import is_refusal
 
 
@@ -48,6 +56,10 @@ class ResponseEvidence:
         ``[n, m]`` P̂(right) of each model from the *prompt alone* (a
         predictive router fitted on train), set by a router that uses one;
         None otherwise. It reads no response and no outcome.
+    arith
+        ``[n, m, 2]`` for worked numeric answers (kind "number"): the share of
+        the response's ``a op b = c`` steps that are false, and log(1 + steps
+        checked) (`judges.arithmetic`); 0 for other kinds. None when not computed.
     """
 
     kind: np.ndarray
@@ -58,13 +70,14 @@ class ResponseEvidence:
     agree: np.ndarray
     hedge: np.ndarray | None = None
     prior: np.ndarray | None = None
+    arith: np.ndarray | None = None
 
     def take(self, rows: np.ndarray) -> ResponseEvidence:
         """The evidence of the prompts `rows`."""
         return ResponseEvidence(
             *(None if v is None else v[rows] for v in (
                 self.kind, self.keys, self.valid, self.refusal, self.log_length, self.agree,
-                self.hedge, self.prior,
+                self.hedge, self.prior, self.arith,
             ))
         )  # fmt: skip
 
@@ -114,12 +127,52 @@ def _code_agreement(ev: list[CodeEvidence], m: int) -> tuple[np.ndarray, np.ndar
     return agree, runs
 
 
+def dataset_kinds(bench: Benchmark, given: dict[str, str] | None = None) -> dict[str, str]:
+    """The task kind of each dataset of `bench`: `given`, else by name, else read from its rows.
+
+    A router calls this once on train and keeps the result, so that its test
+    prompts are read the way its judge was fitted (`infer_kind` on a handful of
+    test prompts could read them otherwise).
+    """
+    datasets = bench.prompts["dataset"].to_numpy()
+    out: dict[str, str] = {}
+    texts = None
+    for ds in np.unique(datasets).astype(str):
+        kind = (given or {}).get(ds) or known_kind(ds)
+        if kind is None:
+            if texts is None:
+                texts = np.asarray(_responses(bench).load(), dtype=object)
+            rows = datasets == ds
+            kind = infer_kind(bench.prompts["prompt"].to_numpy()[rows], texts[rows])
+        out[ds] = kind
+    return out
+
+
+def _responses(bench: Benchmark):
+    if bench.responses is None:
+        raise DataError(
+            "judges read the models' responses, but this benchmark stores none; load a "
+            "file with <model>|model_response columns (or a 'response' column)",
+            source=bench.source or "<benchmark>",
+            column="response",
+        )
+    return bench.responses
+
+
+def _letters(bench: Benchmark, rows: np.ndarray, dataset: str) -> np.ndarray:
+    """Option letters of each prompt of `rows`: those it lists, else the dataset's default."""
+    listed = offered_letters(bench.prompts["prompt"].to_numpy()[rows])
+    default = DATASET_LETTERS.get(dataset_of(dataset), "ABCD")
+    return np.where(listed == "", default, listed).astype(object)
+
+
 def response_evidence(
     bench: Benchmark,
     *,
     code_runner: Runner | None = sandbox_runner,
     code_cache: dict[str, CodeEvidence] | None = None,
     workers: int = 2,
+    kinds: dict[str, str] | None = None,
 ) -> ResponseEvidence:
     """Judge inputs of every stored response of `bench` (reads prompts and responses only).
 
@@ -130,22 +183,26 @@ def response_evidence(
         running, so code answers are compared as normalised text.
     code_cache
         Optional dict reused across calls (see `judges.code.load_evidence_cache`).
+    kinds
+        Task kind per dataset, as `dataset_kinds` returned on train; datasets
+        it does not name are read by `dataset_kinds`.
     """
-    if bench.responses is None:
-        raise DataError(
-            "judges read the models' responses, but this benchmark stores none; load a "
-            "file with <model>|model_response columns (or a 'response' column)",
-            source=bench.source or "<benchmark>",
-            column="response",
-        )
-    texts = np.asarray(bench.responses.load(), dtype=object)
+    texts = np.asarray(_responses(bench).load(), dtype=object)
     n, m = texts.shape
     datasets = bench.prompts["dataset"].to_numpy()
-    kind = np.array([kind_of(d) for d in datasets], dtype=object)
+    kind_by_ds = dataset_kinds(bench, kinds)
+    kind = np.array([kind_by_ds[str(d)] for d in datasets], dtype=object)
     keys = np.empty((n, m), dtype=object)
+    arith = np.zeros((n, m, 2))
     for ds in np.unique(datasets):  # one vectorised extraction per dataset
-        rows = datasets == ds
-        keys[rows] = answer_keys(texts[rows], kind_of(ds), DATASET_LETTERS.get(ds, "ABCD"))
+        rows = np.flatnonzero(datasets == ds)
+        ds_kind = kind_by_ds[str(ds)]
+        letters = _letters(bench, rows, ds) if ds_kind == "choice" else "ABCD"
+        keys[rows] = answer_keys(texts[rows], ds_kind, letters)
+        if ds_kind == "number":
+            checked, wrong = arithmetic_checks(texts[rows])
+            share = np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
+            arith[rows] = np.stack([share, np.log1p(checked)], axis=-1)
     refusal = is_refusal(texts)
     lengths = np.vectorize(lambda t: len(t) if isinstance(t, str) else 0, otypes=[float])(texts)
     agree = _key_agreement(keys)
@@ -155,7 +212,9 @@ def response_evidence(
         ev = evidence_table(texts[code_rows], code_runner, workers=workers, cache=code_cache)
         agree[code_rows], valid[code_rows] = _code_agreement(ev, m)
     hedge = hedging(texts, kind)
-    return ResponseEvidence(kind, keys, valid, refusal, np.log1p(lengths), agree, hedge)
+    return ResponseEvidence(
+        kind, keys, valid, refusal, np.log1p(lengths), agree, hedge, arith=arith
+    )
 
 
 EvidenceFn = Callable[[Benchmark], ResponseEvidence]

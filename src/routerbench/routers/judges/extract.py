@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from routerbench.data.datasets import dataset_of
+
 #: Task kinds a judge knows how to read.
 KINDS: tuple[str, ...] = ("choice", "number", "code", "text")
 
@@ -25,13 +27,74 @@ DATASET_KINDS: dict[str, str] = {
     "mbpp": "code",
 }
 
-#: Letters offered per dataset (RouterBench's prompts: A-D, Winogrande A/B).
+#: Letters offered per dataset where a prompt lists none (RouterBench's prompts: A-D,
+#: Winogrande A/B).
 DATASET_LETTERS: dict[str, str] = {"winogrande": "AB"}
+
+#: The most option letters a prompt is read for (MMLU-Pro offers ten, A-J).
+MAX_LETTERS = "ABCDEFGHIJ"
+
+
+def known_kind(dataset: str) -> str | None:
+    """The task kind of a dataset this module knows by name, else None.
+
+    Names are read the way the data readers roll tasks up (``GSM8K``,
+    ``grade-school-math``, ``MMLU_formal_logic`` and ``mmlu-astronomy`` are all known).
+    """
+    return DATASET_KINDS.get(dataset_of(str(dataset)))
 
 
 def kind_of(dataset: str) -> str:
-    """The task kind of a coarse dataset name ("text" for unknown ones)."""
-    return DATASET_KINDS.get(str(dataset), "text")
+    """The task kind of a dataset name ("text" for unknown ones; see `infer_kind`)."""
+    return known_kind(dataset) or "text"
+
+
+_OPTION_LINE = re.compile(r"(?m)^[ \t]*\(?([A-J])[).:][ \t]+\S")
+
+
+def offered_letters(prompts: Sequence[str | None] | np.ndarray) -> np.ndarray:
+    """The option letters each prompt lists (``"A) Ian\\nB) Dennis"`` -> ``"AB"``), or "".
+
+    The letters of option lines, as the run from A upwards (A, B, C, ... without a
+    gap), so a stray "C." in a passage does not add an option. Fewer than two
+    letters reads as none: the caller falls back to the dataset's default.
+    """
+    out = []
+    for text in _series(prompts):
+        found = set(_OPTION_LINE.findall(text))
+        run = ""
+        for letter in MAX_LETTERS:
+            if letter not in found:
+                break
+            run += letter
+        out.append(run if len(run) >= 2 else "")
+    return np.array(out, dtype=object)
+
+
+def infer_kind(prompts: Sequence[str | None] | np.ndarray, texts: np.ndarray) -> str:
+    """The task kind of a dataset this module does not know by name, read from its content.
+
+    Multiple choice when most prompts list options and most responses name
+    one of them; code when most responses hold a Python function; a number
+    when most responses mark a final number (``####``, "the answer is",
+    ``\\boxed{}``); free text otherwise. Used once per dataset on train, so
+    train and test are read the same way.
+    """
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim == 1:
+        texts = texts[:, None]
+    letters = offered_letters(prompts)
+    if not len(letters):
+        return "text"
+    if (letters != "").mean() >= 0.5:
+        keys = _choice_per_prompt(texts, np.where(letters == "", "ABCD", letters))
+        if (keys != "").mean() >= 0.5:
+            return "choice"
+    if (code_blocks(texts) != "").mean() >= 0.5:
+        return "code"
+    if (_marked_numbers(texts.ravel()) != "").mean() >= 0.5:
+        return "number"
+    return "text"
 
 
 def _series(texts: Sequence[str | None] | np.ndarray) -> pd.Series:
@@ -49,10 +112,20 @@ def choice_letters(texts: Sequence[str | None] | np.ndarray, letters: str = "ABC
     cls = re.escape(letters)
     s = _series(texts).str.strip()
     lead = s.str.extract(rf"^\(?([{cls}])(?:[\s.):,\]]|$)", expand=False)
+    boxed = s.str.extract(rf"\\boxed\{{+\s*\(?([{cls}])\)?\s*\}}", expand=False)
     phrase = s.str.extract(
         rf"(?i:answer(?: is)?|option|choice)\s*[:\-]?\s*\(?([{cls}])\b", expand=False
     )
-    return lead.fillna(phrase).fillna("").to_numpy(dtype=object)
+    return lead.fillna(boxed).fillna(phrase).fillna("").to_numpy(dtype=object)
+
+
+def _choice_per_prompt(texts: np.ndarray, letters: np.ndarray) -> np.ndarray:
+    """`choice_letters` of ``[n, m]`` responses, row i read against the letters ``letters[i]``."""
+    out = np.empty(texts.shape, dtype=object)
+    for offered in np.unique(letters):  # a handful of distinct option sets
+        rows = letters == offered
+        out[rows] = choice_letters(texts[rows].ravel(), offered).reshape(texts[rows].shape)
+    return out
 
 
 _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
@@ -61,16 +134,29 @@ _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
 def final_numbers(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
     """The final numeric answer of each response, normalised ("1,200.0" -> "1200"), or "".
 
-    GSM8K-style "#### 42" or "the answer is 42" win; otherwise the last number
-    in the text, the usual reading of a chain of thought.
+    ``\\boxed{42}``, GSM8K-style "#### 42" or "the answer is 42" win; otherwise the
+    last number in the text, the usual reading of a chain of thought.
     """
     s = _series(texts)
-    marked = s.str.extract(rf"(?:####|(?i:answer is))\s*\$?\s*({_NUMBER})", expand=False)
     last = s.str.extract(rf"(?s:.*?)({_NUMBER})(?!.*\d)", expand=False)
-    raw = marked.fillna(last).fillna("").str.replace(",", "", regex=False)
-    num = pd.to_numeric(raw, errors="coerce")
-    out = num.map(lambda v: "" if pd.isna(v) else f"{v:.6g}")
-    return out.to_numpy(dtype=object)
+    return _normalised_numbers(_marked(s).fillna(last))
+
+
+def _marked(s: pd.Series) -> pd.Series:
+    """The number a response marks as its answer (NaN where none is marked)."""
+    boxed = s.str.extract(rf"\\boxed\{{+\s*\$?\s*({_NUMBER})", expand=False)
+    marked = s.str.extract(rf"(?:####|(?i:answer is))\s*\$?\s*({_NUMBER})", expand=False)
+    return boxed.fillna(marked)
+
+
+def _normalised_numbers(raw: pd.Series) -> np.ndarray:
+    num = pd.to_numeric(raw.fillna("").str.replace(",", "", regex=False), errors="coerce")
+    return num.map(lambda v: "" if pd.isna(v) else f"{v:.6g}").to_numpy(dtype=object)
+
+
+def _marked_numbers(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
+    """Only the numbers a response marks as its answer ("" elsewhere): `infer_kind`'s test."""
+    return _normalised_numbers(_marked(_series(texts)))
 
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
@@ -108,14 +194,21 @@ def normalised_text(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
     return s.str.slice(0, 200).to_numpy(dtype=object)
 
 
-def answer_keys(texts: Sequence[str | None] | np.ndarray, kind: str, letters: str = "ABCD"):
+def answer_keys(
+    texts: Sequence[str | None] | np.ndarray, kind: str, letters: str | np.ndarray = "ABCD"
+):
     """Normalised answers of one kind ("" = no answer), same shape as `texts`.
 
-    For code the key is the whitespace-normalised code; behavioural agreement
-    (running the code) lives in `routerbench.routers.judges.code`.
+    `letters` is the option set of every row, or one per row of a 2-D
+    `texts` (see `offered_letters`). For code the key is the
+    whitespace-normalised code; behavioural agreement (running the code)
+    lives in `routerbench.routers.judges.code`.
     """
     arr = np.asarray(texts, dtype=object)
     flat = arr.ravel()
+    if kind == "choice" and not isinstance(letters, str):
+        rows = arr if arr.ndim == 2 else arr[:, None]
+        return _choice_per_prompt(rows, np.asarray(letters, dtype=object)).reshape(arr.shape)
     if kind == "choice":
         out = choice_letters(flat, letters)
     elif kind == "number":

@@ -29,7 +29,9 @@ def window_features(
 ):
     """``[len(rows), f]`` features of target model `t` inside `window` (model indices).
 
-    Own response: answer read, refusal, log length. Against each other model
+    Own response: answer read, refusal, log length, and for worked numeric
+    answers the share of false ``a op b = c`` steps and how many were checked
+    (`ResponseEvidence.arith`). Against each other model
     u of the window, in window order: agreement(t, u). Then the share of the
     others that agree with t, and whether t's answer is the window's plurality.
 
@@ -46,6 +48,8 @@ def window_features(
         own.append(ev.hedge[rows, t])
     if prior is not None:
         own.append(_logit(prior[rows, t]))
+    if ev.arith is not None:  # worked numeric answers: false steps, steps shown (0 elsewhere)
+        own += [ev.arith[rows, t, 0], ev.arith[rows, t, 1] / 4.0]
     if not others:
         return np.column_stack(own).astype(float)
     ag = ev.agree[rows][:, t, others]  # [r, k-1]

@@ -1,0 +1,82 @@
+"""Arithmetic self-checks of a worked answer: does each ``a op b = c`` it writes hold?
+
+A chain of thought that writes ``13 - 4 = 8`` has gone wrong whatever its final
+number; RouteLLM's GSM8K rows show it: Mixtral answers with a false step are right
+33% of the time, with every step true 71%. The check reads the response alone
+(no model, no price), so a cascade can run it on each answer it has paid for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+_NUM = r"\$?-?\d[\d,]*(?:\.\d+)?%?"
+#: ``a op b [op c ...] = d`` with numbers, + - * / x × ÷ and parentheses only.
+EQUATION = re.compile(
+    rf"((?:\(?\s*{_NUM}\s*\)?\s*[-+*/x×÷]\s*)+\(?\s*{_NUM}\s*\)?)\s*=\s*({_NUM})(?![\d.]*\s*[-+*/x×÷]\s*\d)"
+)
+_SAFE = re.compile(r"^[\d\s.+\-*/()]+$")
+#: Largest number of equations read per response (longer texts are cut there).
+MAX_EQUATIONS = 64
+
+
+def _value(expr: str) -> float | None:
+    """The value of a plain arithmetic expression, or None where it cannot be read."""
+    expr = expr.replace("x", "*").replace("×", "*").replace("÷", "/")
+    expr = re.sub(r"[$,%]", "", expr)
+    if not _SAFE.match(expr) or "**" in expr or "//" in expr:
+        return None  # powers could be made huge; anything else is not plain arithmetic
+    try:
+        value = eval(expr, {"__builtins__": {}}, {})
+    except (SyntaxError, ZeroDivisionError, TypeError, ValueError, OverflowError):
+        return None
+    return float(value)
+
+
+def _holds(lhs: str, rhs: str) -> bool | None:
+    left = _value(lhs)
+    try:
+        right = float(re.sub(r"[$,%]", "", rhs))
+    except ValueError:
+        return None
+    if left is None or not np.isfinite(left):
+        return None
+    # rounded results ("10 / 3 = 3.33") hold; a different number does not
+    tol = max(1e-6 * max(1.0, abs(right)), 0.5 * 10.0 ** -_decimals(rhs) + 1e-9)
+    return abs(left - right) <= tol
+
+
+def _decimals(number: str) -> int:
+    frac = number.split(".", 1)[1] if "." in number else ""
+    return len(re.sub(r"\D", "", frac))
+
+
+def arithmetic_checks(texts: Sequence[str | None] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per response: (equations checked, equations that do not hold), same shape as `texts`."""
+    arr = np.asarray(texts, dtype=object)
+    s = pd.Series(arr.ravel()).fillna("").astype(str)
+    found = s.str.findall(EQUATION).explode().dropna()
+    checked = np.zeros(len(s))
+    wrong = np.zeros(len(s))
+    if len(found):
+        rows = found.index.to_numpy()
+        keep = pd.Series(rows).groupby(rows).cumcount().to_numpy() < MAX_EQUATIONS
+        verdicts = np.array(
+            [_holds(lhs, rhs) if k else None for (lhs, rhs), k in zip(found, keep, strict=True)],
+            dtype=object,
+        )
+        read = np.array([v is not None for v in verdicts])
+        bad = np.array([v is False for v in verdicts])
+        np.add.at(checked, rows[read], 1.0)
+        np.add.at(wrong, rows[bad], 1.0)
+    return checked.reshape(arr.shape), wrong.reshape(arr.shape)
+
+
+def arithmetic_error_share(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
+    """Share of a response's checkable equations that are false (0 where it writes none)."""
+    checked, wrong = arithmetic_checks(texts)
+    return np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
