@@ -118,7 +118,7 @@ def test_arithmetic_checks_count_true_and_false_steps():
         "<<9*2=18>>18 and 2*(3+4) = 14 and 1,000 + 200 = 1,200",
         "10 / 3 = 3.33 and 10 / 3 = 3.3 and 10 / 3 = 3.4",  # rounding holds, a wrong digit not
         "x = 5, 20% of 50 = 10, 5 = 5",  # nothing of the form a op b = c
-        "2**99999 = 1 and 9/0 = 1",  # powers are not evaluated; a division by zero is unread
+        "2**99999 = 1 and 9/0 = 1 and 2(3 + 4) = 14",  # powers, x/0, implied products: unread
         "",
         None,
     ]

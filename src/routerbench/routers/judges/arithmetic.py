@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 
 _NUM = r"\$?-?\d[\d,]*(?:\.\d+)?%?"
-#: ``a op b [op c ...] = d`` with numbers, + - * / x × ÷ and parentheses only.
-EQUATION = re.compile(
-    rf"((?:\(?\s*{_NUM}\s*\)?\s*[-+*/x×÷]\s*)+\(?\s*{_NUM}\s*\)?)\s*=\s*({_NUM})(?![\d.]*\s*[-+*/x×÷]\s*\d)"
-)
+_OP = r"[-+*/x×÷]"
+_CHAR = r"[0-9$().,%+\-*/x×÷ \t]"
+#: A run of arithmetic characters, "=", a number not itself the start of more arithmetic.
+#: One character class before "=" keeps the scan linear; `_LHS` then reads the run.
+CANDIDATE = re.compile(rf"(?<!{_CHAR})({_CHAR}+)=[ \t]*({_NUM})(?![\d.]*\s*{_OP}\s*\d)")
+#: ``a op b [op c ...]`` at the end of a candidate run, numbers and parentheses only.
+_LHS = re.compile(rf"((?:\(?\s*{_NUM}\s*\)?\s*{_OP}\s*)+\(?\s*{_NUM}\s*\)?)\s*$")
 _SAFE = re.compile(r"^[\d\s.+\-*/()]+$")
+_IMPLIED = re.compile(r"[\d)]\s*\(")  # "2(3 + 4)": a product Python would read as a call
 #: Largest number of equations read per response (longer texts are cut there).
 MAX_EQUATIONS = 64
 
@@ -28,13 +32,21 @@ def _value(expr: str) -> float | None:
     """The value of a plain arithmetic expression, or None where it cannot be read."""
     expr = expr.replace("x", "*").replace("×", "*").replace("÷", "/")
     expr = re.sub(r"[$,%]", "", expr)
-    if not _SAFE.match(expr) or "**" in expr or "//" in expr:
+    if not _SAFE.match(expr) or "**" in expr or "//" in expr or _IMPLIED.search(expr):
         return None  # powers could be made huge; anything else is not plain arithmetic
     try:
         value = eval(expr, {"__builtins__": {}}, {})
     except (SyntaxError, ZeroDivisionError, TypeError, ValueError, OverflowError):
         return None
     return float(value)
+
+
+def _step(run: str, rhs: str) -> bool | None:
+    """Whether the step ``run = rhs`` holds; None where `run` does not end in arithmetic."""
+    lhs = _LHS.search(run)
+    if lhs is None or _IMPLIED.search(run[: lhs.start(1) + 1]):
+        return None  # no arithmetic, or only the tail of "2(3 + 4)", an implied product
+    return _holds(lhs.group(1), rhs)
 
 
 def _holds(lhs: str, rhs: str) -> bool | None:
@@ -59,14 +71,15 @@ def arithmetic_checks(texts: Sequence[str | None] | np.ndarray) -> tuple[np.ndar
     """Per response: (equations checked, equations that do not hold), same shape as `texts`."""
     arr = np.asarray(texts, dtype=object)
     s = pd.Series(arr.ravel()).fillna("").astype(str)
-    found = s.str.findall(EQUATION).explode().dropna()
+    has_sign = s.str.contains("=", regex=False)
+    found = s[has_sign].str.findall(CANDIDATE).explode().dropna()
     checked = np.zeros(len(s))
     wrong = np.zeros(len(s))
     if len(found):
         rows = found.index.to_numpy()
         keep = pd.Series(rows).groupby(rows).cumcount().to_numpy() < MAX_EQUATIONS
         verdicts = np.array(
-            [_holds(lhs, rhs) if k else None for (lhs, rhs), k in zip(found, keep, strict=True)],
+            [_step(run, rhs) if k else None for (run, rhs), k in zip(found, keep, strict=True)],
             dtype=object,
         )
         read = np.array([v is not None for v in verdicts])

@@ -124,7 +124,9 @@ class KNNQuality(QualityModel):
         return state
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        idx = self._neighbors(x)  # [n, k]
+        # sorted, so the mean does not depend on the order of tied neighbours (scikit-learn
+        # >= 1.9 orders ties differently between the chunks of one large batch)
+        idx = np.sort(self._neighbors(x), axis=1)  # [n, k]
         vals = self.train_quality_[idx]  # [n, k, m]
         seen = ~np.isnan(vals)
         counts = seen.sum(axis=1)
