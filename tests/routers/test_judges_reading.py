@@ -13,7 +13,7 @@ import pytest
 
 from routerbench.data.benchmark import Benchmark, ResponseStore
 from routerbench.routers.judges.arithmetic import arithmetic_checks, arithmetic_error_share
-from routerbench.routers.judges.evidence import dataset_kinds, response_evidence
+from routerbench.routers.judges.evidence import response_evidence, task_kinds
 from routerbench.routers.judges.extract import (
     choice_letters,
     final_numbers,
@@ -104,12 +104,41 @@ def test_a_router_s_test_prompts_are_read_as_its_train_prompts_were():
     # a test batch of two prompts that shows no marked answer would read as free text
     # on its own; the kind found on train ("number") is the one used
     train = _bench(["How many?"] * 4, [["3 + 4 = 7\n#### 7", "#### 6"]] * 4, task="NewMath")
-    test = _bench(["How many?"] * 2, [["I get 3 + 4 = 7, so 7", "8"]] * 2, task="NewMath")
-    kinds = dataset_kinds(train)
-    assert kinds == {"newmath": "number"}
-    assert dataset_kinds(test) != kinds
+    test = _bench(["Tell me"] * 2, [["I get 3 + 4 = 7, so 7", "8"]] * 2, task="NewMath")
+    kinds = task_kinds(train)
+    assert kinds == {"NewMath": "number"}
+    assert task_kinds(test) == {"NewMath": "text"}
     ev = response_evidence(test, code_runner=None, kinds=kinds)
     assert set(ev.kind) == {"number"} and ev.keys.tolist() == [["7", "8"], ["7", "8"]]
+
+
+def test_a_task_unseen_on_train_is_read_from_its_prompts_alone():
+    # a fitted router may not read responses of models it has not called, so a new
+    # task's kind comes from its prompts: garbling every response changes nothing
+    prompts = ["Pick one:\nA) x\nB) y", "Give the total in \\boxed{}", "Write a Python function f"]
+    tasks = ["new-choice", "new-number", "new-code"]
+    frame_tasks = np.array(tasks, dtype=object)
+    responses = [["A", "B"], ["\\boxed{4}", "4"], ["def f():\n    return 1", "no"]]
+    bench = _bench(prompts, responses)
+    bench.prompts["task"] = frame_tasks
+    garbled = _bench(prompts, [["zzz", "zzz"]] * 3)
+    garbled.prompts["task"] = frame_tasks
+    fitted = {"other-task": "text"}
+    for b in (bench, garbled):
+        ev = response_evidence(b, code_runner=None, kinds=fitted)
+        assert ev.kind.tolist() == ["choice", "number", "code"]
+
+
+def test_a_dataset_merging_tasks_reads_each_task_its_own_way():
+    prompts = ["Q\nA) a\nB) b", "Q\nA) a\nB) b", "How many?", "How many?"]
+    responses = [["A", "B"], ["B", "B"], ["2 + 2 = 4\n#### 4", "#### 5"], ["#### 3", "#### 3"]]
+    bench = _bench(prompts, responses, task="ArcMMLU")
+    bench.prompts["task"] = np.array(["ArcMMLU", "ArcMMLU", "GSM8K", "GSM8K"], dtype=object)
+    bench.prompts["dataset"] = "routerarena"  # as a config's `groups` merges them
+    kinds = task_kinds(bench)
+    assert kinds == {"ArcMMLU": "choice", "GSM8K": "number"}
+    ev = response_evidence(bench, code_runner=None)
+    assert ev.keys.tolist() == [["A", "B"], ["B", "B"], ["4", "5"], ["3", "3"]]
 
 
 def test_arithmetic_checks_count_true_and_false_steps():

@@ -27,8 +27,8 @@ from routerbench.routers.judges.code import (
 )
 from routerbench.routers.judges.evidence import (
     ResponseEvidence,
-    dataset_kinds,
     response_evidence,
+    task_kinds,
 )
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
 from routerbench.routers.params import RouterTags
@@ -227,7 +227,7 @@ class JudgedCascadeRouter(Router):
                 f"the judged cascade needs >= 2 training prompts, got {train.n_prompts}"
             )
         self.models_ = tuple(train.models)
-        self.kinds_ = dataset_kinds(train)  # how each dataset's answers are read, from train
+        self.kinds_ = task_kinds(train)  # how each task's answers are read, learned on train
         ev = self._evidence(train)
         self.prior_ = None
         if self.prompt_prior is not None:
@@ -370,8 +370,9 @@ class JudgedCascadeRouter(Router):
         """Dollars per judge call for each test prompt."""
         if self.judge_cost is not None:
             return np.full(test.n_prompts, float(self.judge_cost))
-        kinds = dataset_kinds(test, getattr(self, "kinds_", None))
-        code = np.array([kinds[str(d)] == "code" for d in test.prompts["dataset"]], dtype=bool)
+        given = getattr(self, "kinds_", None)
+        kinds = task_kinds(test, given, read_responses=given is None)
+        code = np.array([kinds[str(t)] == "code" for t in test.prompts["task"]], dtype=bool)
         return np.where(code & self.run_code, SANDBOX_PRICE, 0.0)
 
     def _decide(self, tables, n: int, m: int, start: int, tau: float, first=None):

@@ -127,24 +127,31 @@ def _code_agreement(ev: list[CodeEvidence], m: int) -> tuple[np.ndarray, np.ndar
     return agree, runs
 
 
-def dataset_kinds(bench: Benchmark, given: dict[str, str] | None = None) -> dict[str, str]:
-    """The task kind of each dataset of `bench`: `given`, else by name, else read from its rows.
+def task_kinds(
+    bench: Benchmark, given: dict[str, str] | None = None, *, read_responses: bool = True
+) -> dict[str, str]:
+    """The task kind of each task of `bench`: `given`, else by name, else read from its rows.
 
-    A router calls this once on train and keeps the result, so that its test
-    prompts are read the way its judge was fitted (`infer_kind` on a handful of
-    test prompts could read them otherwise).
+    Keyed by task (``mmlu-astronomy``, RouterArena's ``MMLUPro_law``), so a dataset
+    that merges many tasks (RouterArena's 78 groups as one) reads each the way
+    its own answers are written. A router calls this once on train and keeps the
+    result, so test prompts are read the way its judge was fitted. A task it did
+    not see on train is read from its prompts alone (`read_responses=False`): the
+    responses of models a cascade has not called are not its to read.
     """
-    datasets = bench.prompts["dataset"].to_numpy()
+    tasks = bench.prompts["task"].astype(str).to_numpy()
+    datasets = bench.prompts["dataset"].astype(str).to_numpy()
     out: dict[str, str] = {}
     texts = None
-    for ds in np.unique(datasets).astype(str):
-        kind = (given or {}).get(ds) or known_kind(ds)
+    for task in np.unique(tasks):
+        rows = tasks == task
+        kind = (given or {}).get(task) or known_kind(task) or known_kind(datasets[rows][0])
         if kind is None:
-            if texts is None:
+            if read_responses and texts is None:
                 texts = np.asarray(_responses(bench).load(), dtype=object)
-            rows = datasets == ds
-            kind = infer_kind(bench.prompts["prompt"].to_numpy()[rows], texts[rows])
-        out[ds] = kind
+            prompts = bench.prompts["prompt"].to_numpy()[rows]
+            kind = infer_kind(prompts, texts[rows] if read_responses else None)
+        out[str(task)] = kind
     return out
 
 
@@ -184,22 +191,26 @@ def response_evidence(
     code_cache
         Optional dict reused across calls (see `judges.code.load_evidence_cache`).
     kinds
-        Task kind per dataset, as `dataset_kinds` returned on train; datasets
-        it does not name are read by `dataset_kinds`.
+        Task kind per task, as `task_kinds` returned on train (a fitted
+        router's reading). Tasks it does not name are read from their prompts
+        alone; without `kinds`, every task is read by `task_kinds` from its
+        prompts and responses (a whole benchmark, as on train).
     """
     texts = np.asarray(_responses(bench).load(), dtype=object)
     n, m = texts.shape
     datasets = bench.prompts["dataset"].to_numpy()
-    kind_by_ds = dataset_kinds(bench, kinds)
-    kind = np.array([kind_by_ds[str(d)] for d in datasets], dtype=object)
+    tasks = bench.prompts["task"].astype(str).to_numpy()
+    kind_of_task = task_kinds(bench, kinds, read_responses=kinds is None)
+    kind = np.array([kind_of_task[t] for t in tasks], dtype=object)
     keys = np.empty((n, m), dtype=object)
     arith = np.zeros((n, m, 2))
-    for ds in np.unique(datasets):  # one vectorised extraction per dataset
-        rows = np.flatnonzero(datasets == ds)
-        ds_kind = kind_by_ds[str(ds)]
-        letters = _letters(bench, rows, ds) if ds_kind == "choice" else "ABCD"
-        keys[rows] = answer_keys(texts[rows], ds_kind, letters)
-        if ds_kind == "number":
+    for ds in np.unique(datasets):  # one vectorised extraction per dataset and kind
+        for task_kind in np.unique(kind[datasets == ds]):
+            rows = np.flatnonzero((datasets == ds) & (kind == task_kind))
+            letters = _letters(bench, rows, ds) if task_kind == "choice" else "ABCD"
+            keys[rows] = answer_keys(texts[rows], task_kind, letters)
+            if task_kind != "number":
+                continue
             checked, wrong = arithmetic_checks(texts[rows])
             share = np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
             arith[rows] = np.stack([share, np.log1p(checked)], axis=-1)

@@ -71,22 +71,35 @@ def offered_letters(prompts: Sequence[str | None] | np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def infer_kind(prompts: Sequence[str | None] | np.ndarray, texts: np.ndarray) -> str:
+_CODE_ASK = re.compile(r"(?i)\b(?:python|function|def \w+\(|program|script|code)\b")
+_NUMBER_ASK = re.compile(r"\\boxed|####|(?i:final (?:numeric(?:al)? )?answer|how (?:many|much))")
+
+
+def infer_kind(prompts: Sequence[str | None] | np.ndarray, texts: np.ndarray | None = None) -> str:
     """The task kind of a dataset this module does not know by name, read from its content.
 
-    Multiple choice when most prompts list options and most responses name
-    one of them; code when most responses hold a Python function; a number
-    when most responses mark a final number (``####``, "the answer is",
-    ``\\boxed{}``); free text otherwise. Used once per dataset on train, so
-    train and test are read the same way.
+    With responses (`texts`, ``[n, m]``): multiple choice when most prompts
+    list options and most responses name one of them; code when most responses
+    hold a Python function; a number when most responses mark a final number
+    (``####``, "the answer is", ``\\boxed{}``); free text otherwise. Without
+    them, the prompts alone: options listed; else a request for code; else a
+    request for a number (``\\boxed``, ``####``, "how many"); else free text.
     """
-    texts = np.asarray(texts, dtype=object)
-    if texts.ndim == 1:
-        texts = texts[:, None]
     letters = offered_letters(prompts)
     if not len(letters):
         return "text"
-    if (letters != "").mean() >= 0.5:
+    listed = (letters != "").mean() >= 0.5
+    if texts is None:
+        asks = _series(prompts)
+        if listed:
+            return "choice"
+        if asks.str.contains(_CODE_ASK).mean() >= 0.5:
+            return "code"
+        return "number" if asks.str.contains(_NUMBER_ASK).mean() >= 0.5 else "text"
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim == 1:
+        texts = texts[:, None]
+    if listed:
         keys = _choice_per_prompt(texts, np.where(letters == "", "ABCD", letters))
         if (keys != "").mean() >= 0.5:
             return "choice"
