@@ -89,7 +89,14 @@ def arithmetic_checks(texts: Sequence[str | None] | np.ndarray) -> tuple[np.ndar
     return checked.reshape(arr.shape), wrong.reshape(arr.shape)
 
 
+def arithmetic_features(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
+    """``[..., 2]`` per response: share of its checked steps that are false (0 where none
+    was checked), and log(1 + steps checked): what the verifier reads (`ResponseEvidence.arith`)."""
+    checked, wrong = arithmetic_checks(texts)
+    share = np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
+    return np.stack([share, np.log1p(checked)], axis=-1)
+
+
 def arithmetic_error_share(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
     """Share of a response's checkable equations that are false (0 where it writes none)."""
-    checked, wrong = arithmetic_checks(texts)
-    return np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
+    return arithmetic_features(texts)[..., 0]

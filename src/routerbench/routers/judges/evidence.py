@@ -17,7 +17,7 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import dataset_of
 from routerbench.errors import DataError
-from routerbench.routers.judges.arithmetic import arithmetic_checks
+from routerbench.routers.judges.arithmetic import arithmetic_features
 from routerbench.routers.judges.code import CodeEvidence, Runner, evidence_table, sandbox_runner
 from routerbench.routers.judges.extract import (
     DATASET_LETTERS,
@@ -209,11 +209,8 @@ def response_evidence(
             rows = np.flatnonzero((datasets == ds) & (kind == task_kind))
             letters = _letters(bench, rows, ds) if task_kind == "choice" else "ABCD"
             keys[rows] = answer_keys(texts[rows], task_kind, letters)
-            if task_kind != "number":
-                continue
-            checked, wrong = arithmetic_checks(texts[rows])
-            share = np.divide(wrong, checked, out=np.zeros_like(wrong), where=checked > 0)
-            arith[rows] = np.stack([share, np.log1p(checked)], axis=-1)
+            if task_kind == "number":
+                arith[rows] = arithmetic_features(texts[rows])
     refusal = is_refusal(texts)
     lengths = np.vectorize(lambda t: len(t) if isinstance(t, str) else 0, otypes=[float])(texts)
     agree = _key_agreement(keys)
