@@ -225,13 +225,27 @@ def _eps_of(system: str) -> float:
         return float("inf")
 
 
+def _markers(marker: str) -> tuple[str, str]:
+    return f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+
+
+def missing_markers(marker: str) -> str | None:
+    """Why `write_docs` could not write `marker`'s block (None when it can)."""
+    start, end = _markers(marker)
+    doc = DOC.read_text(encoding="utf-8")
+    if start not in doc or end not in doc:
+        return f"{DOC.name}: markers {start} / {end} not found"
+    return None
+
+
 def write_docs(text: str, marker: str = MARKER) -> None:
     from routerbench.io import write_text_atomic
 
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    problem = missing_markers(marker)
+    if problem:
+        raise SystemExit(problem)
+    start, end = _markers(marker)
     doc = DOC.read_text(encoding="utf-8")
-    if start not in doc or end not in doc:
-        raise SystemExit(f"{DOC.name}: markers {start} / {end} not found")
     head, rest = doc.split(start, 1)
     _, tail = rest.split(end, 1)
     write_text_atomic(DOC, f"{head}{start}\n{text}\n{end}{tail}")
@@ -250,11 +264,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         print(f"error: {args.data}: no such data file or folder", file=sys.stderr)
         return 2
+    if args.write_docs and (problem := missing_markers(args.marker)):  # before minutes of work
+        print(f"error: --marker {args.marker}: {problem}", file=sys.stderr)
+        return 2
+    from routerbench.cli_support import explain_os_error
+    from routerbench.errors import RouterBenchError
+
     t0 = time.perf_counter()
-    with threadpool_limits(1):
-        aiq, cfg = run(args.config, args.data, args.out, args.datasets)
-        datasets = sorted(aiq.loc[aiq["protocol"] == PROTOCOL, "dataset"].unique())
-        judged = {} if args.no_judges else judges(cfg, args.data, datasets)
+    try:
+        with threadpool_limits(1):
+            aiq, cfg = run(args.config, args.data, args.out, args.datasets)
+            datasets = sorted(aiq.loc[aiq["protocol"] == PROTOCOL, "dataset"].unique())
+            judged = {} if args.no_judges else judges(cfg, args.data, datasets)
+    except RouterBenchError as exc:  # a bad --datasets, --config or data file: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {explain_os_error(exc)}", file=sys.stderr)
+        return 2
     n_configs = sum(
         int(np.prod([len(v) for v in r.grid.values()])) if r.grid else 1
         for r in cfg.routers

@@ -54,3 +54,36 @@ def test_render_reads_the_verdict_and_counts_gap_only_where_it_beats_zero():
     # the simulated cascade is an ε column of the judge table, not a router row
     assert "| a | cascade ε=0.1 |" not in text and "ε=0.1" in text
     assert "Configurations compared (routers that do not read test quality): 2" in text
+
+
+def test_bad_marker_and_bad_datasets_exit_2_with_one_line_and_write_nothing(tmp_path, capsys):
+    from tests.routers.judges_helpers import mc_bench
+
+    mod = _script()
+    doc_before = mod.DOC.read_text(encoding="utf-8")
+    data = tmp_path / "bench.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(data)  # never read: the marker is checked first
+    rc = mod.main(["--data", str(data), "--marker", "no-such-block", "--write-docs"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "no-such-block:start" in err
+
+    bench = mc_bench(n=40)
+    frame = pd.DataFrame(
+        {
+            "sample_id": np.repeat(bench.prompts["sample_id"].to_numpy(), bench.n_models),
+            "task": "arc-challenge",
+            "prompt": np.repeat(bench.prompts["prompt"].to_numpy(), bench.n_models),
+            "model": np.tile(bench.models, bench.n_prompts),
+            "quality": bench.quality.ravel(),
+            "cost": bench.cost.ravel(),
+            "response": bench.responses.load().ravel(),
+        }
+    )
+    frame.to_parquet(data)
+    out = tmp_path / "out"
+    rc = mod.main(["--data", str(data), "--datasets", "nope", "--out", str(out), "--no-judges"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: datasets: 'nope' is not in the data")
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.rglob("*.csv"))
+    assert mod.DOC.read_text(encoding="utf-8") == doc_before
