@@ -3,6 +3,8 @@
     python scripts/judged_results.py [--data PATH] [--config configs/judged.yaml] [--write-docs]
     python scripts/judged_results.py --data routellm.parquet --datasets gsm8k mtbench \
         --marker judged-results-routellm --write-docs   # the same routers on other real data
+    python scripts/judged_results.py --data arena.parquet --group 'routerarena=*' \
+        --out out/judged-routerarena --marker judged-results-routerarena --write-docs
 
 It runs the experiment of ``configs/judged.yaml`` on the shared RouterBench rows
 (ARC-Challenge, MBPP, Winogrande; the paper's 70/30 split, one router per
@@ -46,9 +48,17 @@ JUDGED = "judged cascade: verifier, searched chain"
 
 
 def run(
-    config: Path, data: Path, out: Path | None, datasets: list[str] | None = None
+    config: Path,
+    data: Path,
+    out: Path | None,
+    datasets: list[str] | None = None,
+    groups: dict[str, list[str]] | None = None,
 ) -> tuple[pd.DataFrame, object]:
-    """`routerbench run --config CONFIG --data DATA [--out OUT]`; its aiq frame and config."""
+    """`routerbench run --config CONFIG --data DATA [--out OUT]`; its aiq frame and config.
+
+    `groups` is added to the config's own (``{dataset: [pattern, ...]}``, e.g.
+    RouterArena's 78 task groups as one dataset: ``{"routerarena": ["*"]}``).
+    """
     from routerbench.experiment import load_config, run_experiment
     from routerbench.experiment.config import parse_config
 
@@ -59,6 +69,8 @@ def run(
         merged["out"] = str(out)
     if datasets:
         merged["datasets"] = list(datasets)
+    if groups:
+        merged["groups"] = {**merged.get("groups", {}), **groups}
     cfg = parse_config(merged, source="command line")
     result = run_experiment(
         cfg, config_text=text, quiet=True, echo=lambda s: print(s, file=sys.stderr)
@@ -123,17 +135,15 @@ def judge_rates(router, test) -> Judge:
     return Judge(fa, fr, float(rates[k, 0]), float(rates[k, 1]), float(grid[k]), len(s))
 
 
-def judges(cfg, data: Path, datasets: list[str]) -> dict[str, Judge]:
+def judges(cfg, datasets: list[str]) -> dict[str, Judge]:
     """Refit the `JUDGED` router of the config per dataset (paper split) and measure its judge."""
-    import routerbench
     from routerbench.data.splits import paper_split
+    from routerbench.experiment.runner import prepare_benchmark
     from routerbench.routers import get_router
 
     spec = next(r for r in cfg.routers if r.label == JUDGED)
     proto = next(p for p in cfg.protocols if p.label == PROTOCOL)
-    bench = routerbench.load(str(data))
-    if cfg.datasets:  # as the run subset it
-        bench = bench.subset(datasets=cfg.datasets)
+    bench = prepare_benchmark(cfg)  # the run's own data: missing policy, groups, datasets
     split = paper_split(bench, fraction=proto.fraction, seed=proto.seed)
     out = {}
     for ds in datasets:
@@ -258,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: the config's)")
     ap.add_argument("--no-judges", action="store_true", help="skip measuring the judges' ε̂")
     ap.add_argument("--datasets", nargs="+", default=None, help="only these datasets")
+    ap.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=PATTERN[,PATTERN]",
+        help="merge the datasets or tasks matching the patterns into one dataset NAME",
+    )
     ap.add_argument("--marker", default=MARKER, help="which marked block of routers.md to write")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args(argv)
@@ -270,12 +287,19 @@ def main(argv: list[str] | None = None) -> int:
     from routerbench.cli_support import explain_os_error
     from routerbench.errors import RouterBenchError
 
+    groups: dict[str, list[str]] = {}
+    for item in args.group:
+        name, sep, patterns = item.partition("=")
+        if not (sep and name.strip() and patterns.strip()):
+            print(f"error: --group {item!r}: expected NAME=PATTERN[,PATTERN]", file=sys.stderr)
+            return 2
+        groups[name.strip()] = [p.strip() for p in patterns.split(",") if p.strip()]
     t0 = time.perf_counter()
     try:
         with threadpool_limits(1):
-            aiq, cfg = run(args.config, args.data, args.out, args.datasets)
+            aiq, cfg = run(args.config, args.data, args.out, args.datasets, groups)
             datasets = sorted(aiq.loc[aiq["protocol"] == PROTOCOL, "dataset"].unique())
-            judged = {} if args.no_judges else judges(cfg, args.data, datasets)
+            judged = {} if args.no_judges else judges(cfg, datasets)
     except RouterBenchError as exc:  # a bad --datasets, --config or data file: one line
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -67,18 +67,7 @@ def test_bad_marker_and_bad_datasets_exit_2_with_one_line_and_write_nothing(tmp_
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "no-such-block:start" in err
 
-    bench = mc_bench(n=40)
-    frame = pd.DataFrame(
-        {
-            "sample_id": np.repeat(bench.prompts["sample_id"].to_numpy(), bench.n_models),
-            "task": "arc-challenge",
-            "prompt": np.repeat(bench.prompts["prompt"].to_numpy(), bench.n_models),
-            "model": np.tile(bench.models, bench.n_prompts),
-            "quality": bench.quality.ravel(),
-            "cost": bench.cost.ravel(),
-            "response": bench.responses.load().ravel(),
-        }
-    )
+    frame = _long(mc_bench(n=40))
     frame.to_parquet(data)
     out = tmp_path / "out"
     rc = mod.main(["--data", str(data), "--datasets", "nope", "--out", str(out), "--no-judges"])
@@ -87,3 +76,54 @@ def test_bad_marker_and_bad_datasets_exit_2_with_one_line_and_write_nothing(tmp_
     assert "Traceback" not in err
     assert not out.exists() or not any(out.rglob("*.csv"))
     assert mod.DOC.read_text(encoding="utf-8") == doc_before
+
+
+def _long(bench, tasks=None) -> pd.DataFrame:
+    """`bench` as a long-format frame (one row per prompt × model), tasks per prompt."""
+    tasks = np.full(bench.n_prompts, "arc-challenge") if tasks is None else np.asarray(tasks)
+    return pd.DataFrame(
+        {
+            "sample_id": np.repeat(bench.prompts["sample_id"].to_numpy(), bench.n_models),
+            "task": np.repeat(tasks, bench.n_models),
+            "prompt": np.repeat(bench.prompts["prompt"].to_numpy(), bench.n_models),
+            "model": np.tile(bench.models, bench.n_prompts),
+            "quality": bench.quality.ravel(),
+            "cost": bench.cost.ravel(),
+            "response": bench.responses.load().ravel(),
+        }
+    )
+
+
+def test_group_option_merges_datasets_for_the_run_and_the_judge_measurement(tmp_path, capsys):
+    from tests.routers.judges_helpers import mc_bench
+
+    from routerbench.experiment import load_config
+    from routerbench.experiment.config import parse_config
+
+    mod = _script()
+    data = tmp_path / "bench.parquet"
+    bench = mc_bench(n=120, seed=3)
+    tasks = np.where(np.arange(bench.n_prompts) % 2 == 0, "tiny_a", "tiny_b")
+    _long(bench, tasks).to_parquet(data)
+    for bad in ("merged", "=*", "merged="):  # no pattern, no name, empty pattern list
+        rc = mod.main(["--data", str(data), "--group", bad, "--no-judges"])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and "expected NAME=PATTERN" in err
+    # a pattern that matches nothing is the config's error: one line, exit 2, before any run
+    out = tmp_path / "out"
+    rc = mod.main(
+        ["--data", str(data), "--group", "merged=nomatch_*", "--out", str(out), "--no-judges"]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "groups.merged: pattern 'nomatch_*' matches no dataset" in err
+    assert "Traceback" not in err and (not out.exists() or not any(out.rglob("*.csv")))
+
+    # the judge measurement reads the run's own data: grouped, so one dataset of 120 prompts
+    cfg, _ = load_config(mod.CONFIG)
+    merged = cfg.model_dump(exclude_unset=True)
+    merged.update(data=str(data), groups={"merged": ["tiny_*"]})
+    cfg = parse_config(merged, source="test")
+    judged = mod.judges(cfg, ["merged"])
+    assert list(judged) == ["merged"]
+    n_test = 120 - round(0.7 * 120)
+    assert judged["merged"].n % n_test == 0 and judged["merged"].n >= n_test
