@@ -266,3 +266,35 @@ def test_cv_router_picks_its_candidate_on_train_alone(split):
         assert np.array_equal(a.choice, b.choice) and a.label == "judged-cv"
     with pytest.raises(ConfigError):
         _cv(folds=1).fit(train)
+
+
+def test_hybrid_predictor_from_a_mapping_spec_prices_each_prompt():
+    """predictor={name, params}: a per-prompt cost estimate sends long prompts to cheaper models.
+
+    Every model's bill grows with the prompt, as with token prices. With the
+    train-mean cost ("mean") the first model cannot depend on length; with a
+    per-prompt regression ("regress") it does, at the same willingness to pay.
+    """
+    from routerbench.data.benchmark import Benchmark
+
+    base = mc_bench(n=400, seed=5)
+    pad = np.random.default_rng(1).integers(0, 400, base.n_prompts)
+    prompts = base.prompts.copy()
+    prompts["prompt"] = [p + " context" * int(k) for p, k in zip(prompts["prompt"], pad)]
+    cost = base.cost * (1 + pad[:, None] / 40)
+    bench = Benchmark(prompts, base.models, base.quality, cost, responses=base.responses)
+    train, test = halves(bench)
+    long = pad[bench.n_prompts // 2 :] > 200
+
+    def dear_share_gap(cost_kind: str) -> float:
+        spec = {"name": "logreg", "params": {"cost": cost_kind}}
+        router = _hybrid(chain="all", predictor=spec).fit(train)
+        assert router.predictor_.cost == cost_kind  # the mapping's params reached the part
+        first = router.route(test, willingness_to_pay=0.3, threshold=0.0).choice
+        dear = first == bench.n_models - 1
+        return float(dear[~long].mean() - dear[long].mean())
+
+    assert dear_share_gap("regress") > 0.5
+    assert abs(dear_share_gap("mean")) < 0.2
+    with pytest.raises(ConfigError, match="router part spec"):
+        HybridRouter(predictor={"nam": "logreg"}, run_code=False).fit(train)

@@ -14,10 +14,9 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError
-from routerbench.routers.base import clone
 from routerbench.routers.judged_cascade import THRESHOLDS, JudgedCascadeRouter
 from routerbench.routers.predictive import PredictiveRouter
-from routerbench.routers.registry import get_router
+from routerbench.routers.registry import router_from_spec
 
 #: Willingness-to-pay values (dollars per unit of quality) swept for the first model.
 HYBRID_LAMBDAS: tuple[float, ...] = tuple(float(v) for v in np.geomspace(1e-4, 1.0, 13))
@@ -34,8 +33,10 @@ class HybridRouter(JudgedCascadeRouter):
     Parameters
     ----------
     predictor
-        A router spec or instance with `predict_quality`/`predict_cost`
-        (a `PredictiveRouter`, e.g. ``"logreg"``); cloned and fitted on train.
+        A router spec, instance or ``{name, params}`` mapping with
+        `predict_quality`/`predict_cost` (a `PredictiveRouter`, e.g. ``"logreg"``,
+        or ``{"name": "logreg", "params": {"cost": "regress"}}`` to pick the
+        first model with a per-prompt cost estimate); built anew and fitted on train.
     lambdas
         Willingness-to-pay values swept.
     judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache, \
@@ -87,7 +88,7 @@ class HybridRouter(JudgedCascadeRouter):
         if not lams or any(not np.isfinite(v) or v < 0 for v in lams):
             raise ConfigError(f"lambdas must be finite values >= 0, got {lams}")
         base = self.predictor
-        predictor = clone(base) if not isinstance(base, str) else get_router(base)
+        predictor = router_from_spec(base)
         if not isinstance(predictor, PredictiveRouter):
             raise ConfigError(
                 f"predictor must be a predictive router (predict_quality), got {base!r}"

@@ -248,12 +248,11 @@ class JudgedCascadeRouter(Router):
         return self
 
     def _predictor(self):
-        from routerbench.routers.base import clone
         from routerbench.routers.predictive import PredictiveRouter
-        from routerbench.routers.registry import get_router
+        from routerbench.routers.registry import router_from_spec
 
         spec = self.prompt_prior
-        predictor = get_router(spec) if isinstance(spec, str) else clone(spec)
+        predictor = router_from_spec(spec)
         if not isinstance(predictor, PredictiveRouter):
             raise ConfigError(
                 f"prompt_prior must be a predictive router (predict_quality), got {spec!r}"

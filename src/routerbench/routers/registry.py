@@ -7,12 +7,12 @@ A spec is a name (``"knn"``, ``"single:gpt-4-1106-preview"``), an import path
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
 from routerbench.errors import ConfigError
-from routerbench.routers.base import Router
+from routerbench.routers.base import Router, clone
 
 #: Entry-point group third-party packages use to publish routers.
 ENTRY_POINT_GROUP = "routerbench.routers"
@@ -171,3 +171,24 @@ def get_router(spec: str | Router, **params: Any) -> Router:
         except (ConfigError, ValueError, TypeError) as exc:
             raise ConfigError(f"router {spec!r}: {exc}") from None
     return router
+
+
+def router_from_spec(spec: str | Router | Mapping[str, Any]) -> Router:
+    """A router from a part spec: a name, a Router (cloned, so fits never share state), or a
+    mapping ``{"name": ..., "params": {...}}`` as a config writes a router inside another.
+
+    E.g. a hybrid's first-model predictor with a per-prompt cost estimate:
+    ``predictor: {name: logreg, params: {cost: regress}}``.
+    """
+    if isinstance(spec, Router):
+        return clone(spec)
+    if isinstance(spec, Mapping):
+        unknown = set(spec) - {"name", "params"}
+        params = spec.get("params") or {}
+        if unknown or "name" not in spec or not isinstance(params, Mapping):
+            raise ConfigError(
+                "a router part spec is a name or {name: ..., params: {...}}, "
+                f"got {dict(spec)!r}"
+            )
+        return get_router(spec["name"], **dict(params))
+    return get_router(spec)
