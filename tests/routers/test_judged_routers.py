@@ -298,3 +298,21 @@ def test_hybrid_predictor_from_a_mapping_spec_prices_each_prompt():
     assert abs(dear_share_gap("mean")) < 0.2
     with pytest.raises(ConfigError, match="router part spec"):
         HybridRouter(predictor={"nam": "logreg"}, run_code=False).fit(train)
+
+
+def test_cv_router_can_choose_a_hybrid_candidate(split):
+    """A candidate with "router": "hybrid" is a HybridRouter; a bad router is a config error."""
+    from routerbench.routers.judged_cv import DEFAULT_CANDIDATES, JudgedCVRouter
+
+    train, test = split
+    assert any(c.get("router") == "hybrid" for c in DEFAULT_CANDIDATES)
+    hybrid = {"router": "hybrid", "thresholds": FAST, "lambdas": (1e-3, 1e-1)}
+    router = JudgedCVRouter(candidates=(hybrid,), folds=2, reps=2, run_code=False).fit(train)
+    assert isinstance(router.chosen_, HybridRouter) and router.chosen_index_ == 0
+    assert router.settings(test) == router.chosen_.settings(test)
+    d = router.route(test, willingness_to_pay=0.1, threshold=0.8)
+    ref = router.chosen_.route(test, willingness_to_pay=0.1, threshold=0.8)
+    assert np.array_equal(d.choice, ref.choice) and d.label == "judged-cv"
+    for bad in ({"router": "oracle"}, {"router": "hybrid", "no_such_param": 1}):
+        with pytest.raises(ConfigError, match="candidate"):
+            JudgedCVRouter(candidates=(bad,), run_code=False).fit(train)

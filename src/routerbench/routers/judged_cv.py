@@ -22,13 +22,19 @@ from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
 from routerbench.routers.params import RouterTags
 
-#: Candidates tried by default: parameter overrides of `JudgedCascadeRouter`.
+#: Candidates tried by default: parameter overrides of `JudgedCascadeRouter`, or with
+#: ``"router": "hybrid"`` of `HybridRouter` (here: the first model picked with a per-prompt
+#: cost estimate, which wins where bills follow prompt length, e.g. RouteLLM's MMLU).
 DEFAULT_CANDIDATES: tuple[dict[str, Any], ...] = (
     {},
     {"stop": "gain"},
     {"rich": True, "prompt_prior": "logreg"},
     {"judge": "agreement", "chain": "hull"},
+    {"router": "hybrid", "predictor": {"name": "logreg", "params": {"cost": "regress"}}},
 )
+
+#: The routers a candidate may name with its ``"router"`` key.
+CANDIDATE_ROUTERS: tuple[str, ...] = ("judged-cascade", "hybrid")
 
 
 class JudgedCVRouter(Router):
@@ -37,7 +43,8 @@ class JudgedCVRouter(Router):
     Parameters
     ----------
     candidates
-        Parameter overrides of `JudgedCascadeRouter`, one dict per candidate.
+        One dict per candidate: parameter overrides of `JudgedCascadeRouter`, or,
+        with ``"router": "hybrid"``, of `HybridRouter` (`CANDIDATE_ROUTERS`).
     folds
         K of the inner cross-validation (prompts drawn at random, seed `seed`).
     reps
@@ -72,10 +79,19 @@ class JudgedCVRouter(Router):
         return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
 
     def _make(self, overrides: Mapping[str, Any]):
+        from routerbench.routers.hybrid import HybridRouter
         from routerbench.routers.judged_cascade import JudgedCascadeRouter
 
         params = {"code_cache": self.code_cache, "run_code": self.run_code, **dict(overrides)}
-        return JudgedCascadeRouter(**params)
+        name = params.pop("router", "judged-cascade")
+        if name not in CANDIDATE_ROUTERS:
+            raise ConfigError(
+                f"a candidate's router must be one of {CANDIDATE_ROUTERS}, got {name!r}"
+            )
+        try:
+            return (HybridRouter if name == "hybrid" else JudgedCascadeRouter)(**params)
+        except TypeError as exc:
+            raise ConfigError(f"judged-cv candidate {dict(overrides)!r}: {exc}") from None
 
     def _fold_gain(self, overrides, train: Benchmark, fold: np.ndarray, k: int) -> float:
         from routerbench.frontier import crossfit_delta, zero_router
