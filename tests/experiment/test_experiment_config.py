@@ -211,3 +211,24 @@ def test_plugins_with_required_parameters_are_validated() -> None:
     cfg = parse_config({"routers": [{"name": "tests.experiment.conftest:Nowhere"}]})
     with pytest.raises(ConfigError, match=r"^routers\[0\]\.name: .*no attribute"):
         router_systems(cfg)
+
+
+def test_a_changed_default_changes_the_run_ids(monkeypatch) -> None:
+    """Run ids hash every constructor parameter, defaults included: results of old code are
+    never reused after a default changes (judged-cv's candidates, say), only when nothing did."""
+    from tests.experiment.conftest import SpyRouter
+
+    bench = two_dataset_bench(n=60)
+    cfg = parse_config({"routers": [{"name": SPY}], "seeds": [0]})
+    before = {r.run_id for r in make_plan(bench, cfg).runs if r.system.kind == "router"}
+    again = {r.run_id for r in make_plan(bench, cfg).runs if r.system.kind == "router"}
+    assert before == again  # nothing changed: the same ids, so finished runs are reused
+    defaults = list(SpyRouter.__init__.__defaults__)
+    defaults[1] = 0.25  # `bias`, not named in the config
+    monkeypatch.setattr(SpyRouter.__init__, "__defaults__", tuple(defaults))
+    after = make_plan(bench, cfg).runs
+    assert {r.run_id for r in after if r.system.kind == "router"}.isdisjoint(before)
+    assert '"bias":0.25' in next(r.system.effective for r in after if r.system.kind == "router")
+    # baselines do not depend on a router's defaults
+    base = {r.run_id for r in make_plan(bench, cfg).runs if r.system.kind == "model"}
+    assert base and base == {r.run_id for r in after if r.system.kind == "model"}

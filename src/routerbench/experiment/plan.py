@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -58,6 +59,26 @@ def _hash(*parts: Any) -> str:
     return hashlib.sha256(canonical_json(parts).encode()).hexdigest()[:20]
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def effective_params(router: Any) -> str:
+    """Canonical JSON of a built router's constructor parameters, defaults included.
+
+    "" for a router without `get_params`. Memory addresses in a repr (a function
+    passed as a parameter) are blanked, so the same config gives the same key in
+    every process.
+    """
+    get = getattr(router, "get_params", None)
+    if get is None:
+        return ""
+    try:
+        params = get(deep=False)
+    except Exception:  # a plug-in's get_params may need fitting; its config params still count
+        return ""
+    return _ADDRESS.sub(" at 0x", canonical_json(params))
+
+
 @dataclass(frozen=True)
 class SystemSpec:
     """One system to evaluate: a configured router setting or a baseline.
@@ -82,6 +103,11 @@ class SystemSpec:
     accepted
         The router's constructor parameters (empty if unknown), so runtime-only
         ones such as the embedding cache folder are passed where they fit.
+    effective
+        Canonical JSON of every constructor parameter of the built router, the
+        defaults included (`effective_params`). Run ids hash it, so a changed
+        default (new candidates of ``judged-cv``, say) re-runs what it affects
+        instead of reusing results of the old code.
     """
 
     spec: str
@@ -93,6 +119,7 @@ class SystemSpec:
     seeds: tuple[int, ...] = (0,)
     source: str = ""
     accepted: frozenset[str] = frozenset()
+    effective: str = ""
 
     def router_params(self, seed: int) -> dict[str, Any]:
         """Constructor parameters for one run (the seed injected where the router takes one)."""
@@ -317,7 +344,7 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
         for combo in combos:
             params = {**inject, **cfg.params, **combo}
             try:
-                build(cfg.name, **params)
+                built = build(cfg.name, **params)
             except (ConfigError, ValueError, TypeError) as exc:
                 msg = exc.args[0] if exc.args else str(exc)
                 bad = _blame(cfg, combo, str(msg))
@@ -340,6 +367,7 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
                     seeds=seeds if seed_param else seeds[:1],
                     source=where,
                     accepted=frozenset(accepted),
+                    effective=effective_params(built),
                 )
             )
     return systems
@@ -535,12 +563,12 @@ def make_plan(
         for s in all_systems:
             for seed in s.seeds:
                 params = s.router_params(seed)
-                ident = (s.spec, s.label, s.kind, params)
+                ident = (s.spec, s.label, s.kind, params, s.effective)
                 run_id = _hash(fp, u.protocol_key, u.fold, u.dataset, u.test_key, ident, seed)
                 fit_key = (
                     _hash("baseline", u.test_key)
                     if s.kind in BASELINE_KINDS
-                    else _hash(u.train_key, s.spec, params, seed)
+                    else _hash(u.train_key, s.spec, params, s.effective, seed)
                 )
                 runs.append(Run(run_id, u, s, seed, fit_key))
     return Plan(fp, tuple(units), tuple(all_systems), tuple(runs))
