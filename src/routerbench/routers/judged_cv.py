@@ -79,8 +79,7 @@ class JudgedCVRouter(Router):
         return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
 
     def _make(self, overrides: Mapping[str, Any]):
-        from routerbench.routers.hybrid import HybridRouter
-        from routerbench.routers.judged_cascade import JudgedCascadeRouter
+        from routerbench.routers.registry import get_router
 
         params = {"code_cache": self.code_cache, "run_code": self.run_code, **dict(overrides)}
         name = params.pop("router", "judged-cascade")
@@ -89,8 +88,8 @@ class JudgedCVRouter(Router):
                 f"a candidate's router must be one of {CANDIDATE_ROUTERS}, got {name!r}"
             )
         try:
-            return (HybridRouter if name == "hybrid" else JudgedCascadeRouter)(**params)
-        except TypeError as exc:
+            return get_router(name, **params)
+        except ConfigError as exc:
             raise ConfigError(f"judged-cv candidate {dict(overrides)!r}: {exc}") from None
 
     def _fold_gain(self, overrides, train: Benchmark, fold: np.ndarray, k: int) -> float:
