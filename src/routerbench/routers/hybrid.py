@@ -14,7 +14,7 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError
-from routerbench.routers.judged_cascade import THRESHOLDS, JudgedCascadeRouter
+from routerbench.routers.judged_cascade import SEARCH_ROWS, THRESHOLDS, JudgedCascadeRouter
 from routerbench.routers.predictive import PredictiveRouter
 from routerbench.routers.registry import router_from_spec
 
@@ -40,7 +40,7 @@ class HybridRouter(JudgedCascadeRouter):
     lambdas
         Willingness-to-pay values swept.
     judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache, \
-    rich, prompt_prior, prior_folds, stop
+    rich, prompt_prior, prior_folds, stop, search_rows
         As for `JudgedCascadeRouter`.
     """
 
@@ -63,6 +63,7 @@ class HybridRouter(JudgedCascadeRouter):
         prompt_prior: Any = None,
         prior_folds: int = 5,
         stop: str = "confidence",
+        search_rows: int | None = SEARCH_ROWS,
     ) -> None:
         super().__init__(
             judge=judge,
@@ -78,6 +79,7 @@ class HybridRouter(JudgedCascadeRouter):
             prompt_prior=prompt_prior,
             prior_folds=prior_folds,
             stop=stop,
+            search_rows=search_rows,
         )
         self.predictor = predictor
         self.lambdas = lambdas

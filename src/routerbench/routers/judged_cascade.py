@@ -41,6 +41,9 @@ CHAINS: tuple[str, ...] = ("hull", "all", "search")
 #: Coarse threshold grid used to score candidate chains on train (`chain="search"`).
 SEARCH_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.01)
 
+#: Most train prompts a chain search scores its candidate chains on (`search_rows`).
+SEARCH_ROWS = 4_000
+
 #: Pooled fall-back unit for test datasets train never saw.
 POOLED = "__pooled__"
 
@@ -125,6 +128,11 @@ class JudgedCascadeRouter(Router):
         metadata); False pools all of train.
     search_depth
         With ``chain="search"``: the longest chain tried.
+    search_rows
+        With ``chain="search"``: candidate chains are scored on at most this
+        many train prompts (one seeded draw, the same for every chain), so the
+        search costs the same on 10,000 prompts as on 4,000; the chosen
+        chain's verifier is then fitted on all of train. None scores on all.
     code_cache
         Optional path of a JSON file caching sandbox results, keyed by a hash of
         each prompt's response texts (running code takes seconds per prompt).
@@ -152,6 +160,10 @@ class JudgedCascadeRouter(Router):
     name = "judged-cascade"
     reads_responses = True
 
+    #: Set by `JudgedCVRouter` on its candidates for one inner fold (the same train
+    #: prompts): chain searches configured alike then share fitted regressions and scores.
+    _search_memo: dict | None = None
+
     def __init__(
         self,
         judge: str = "verifier",
@@ -167,6 +179,7 @@ class JudgedCascadeRouter(Router):
         prompt_prior: Any = None,
         prior_folds: int = 5,
         stop: str = "confidence",
+        search_rows: int | None = SEARCH_ROWS,
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -181,6 +194,7 @@ class JudgedCascadeRouter(Router):
         self.prompt_prior = prompt_prior
         self.prior_folds = prior_folds
         self.stop = stop
+        self.search_rows = search_rows
 
     def __router_tags__(self) -> RouterTags:
         """Reads test prompts and the responses of the models it calls, never test outcomes."""
@@ -201,6 +215,9 @@ class JudgedCascadeRouter(Router):
             np.isfinite(self.judge_cost) and self.judge_cost >= 0
         ):
             raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
+        rows = self.search_rows
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
+            raise ConfigError(f"search_rows must be an integer >= 2 or null, got {rows!r}")
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
         """Judge inputs of `bench`, each dataset read as the kind it had on train."""
@@ -221,6 +238,10 @@ class JudgedCascadeRouter(Router):
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
         """Learn each dataset's chain (train costs and quality) and verifier (train responses)."""
+        with one_blas_thread():
+            return self._fit(train)
+
+    def _fit(self, train: Benchmark) -> JudgedCascadeRouter:
         self._validate()
         if train.n_prompts < 2:
             raise DataError(
@@ -238,10 +259,14 @@ class JudgedCascadeRouter(Router):
             groups.update({d: np.flatnonzero(ds == d) for d in train.datasets})
         self.units_: dict[str, _Unit] = {}
         for name, rows in groups.items():
+            if name != POOLED and len(rows) == train.n_prompts:
+                # one dataset: its unit is the pooled one (same rows, same fit), fitted once
+                self.units_[name] = self.units_[POOLED]
+                continue
             part = train.subset(rows)
             sub = _take(ev, rows)
             if isinstance(self.chain, str) and self.chain == "search":
-                chain = self._search_chain(part, sub)
+                chain = self._search_chain(part, sub, name)
             else:
                 chain = chain_of(part, self.chain)
             self.units_[name] = self._unit(sub, part.quality, chain)
@@ -290,14 +315,32 @@ class JudgedCascadeRouter(Router):
             ev, quality, windows_of(chain), memo=memo
         )
 
-    def _search_chain(self, part: Benchmark, ev: ResponseEvidence) -> tuple[int, ...]:
+    def _search_memos(self, unit: str) -> tuple[dict, dict]:
+        """Fitted regressions and window scores a chain search may reuse.
+
+        Fresh dicts, unless `_search_memo` is set: then those of earlier
+        searches of the same unit, on the same prompts, whose verifier reads the
+        same features with the same penalty (the scores also need the same stop).
+        """
+        shared = self._search_memo
+        if shared is None:
+            return {}, {}
+        prior = (repr(self.prompt_prior), int(self.prior_folds)) if self.rich else None
+        sig = (unit, self.judge, float(self.c), bool(self.rich), prior,
+               self.search_rows, bool(self.run_code))  # fmt: skip
+        fits = shared.setdefault(("fits", sig), {})
+        return fits, shared.setdefault(("scores", sig, self.stop), {})
+
+    def _search_chain(
+        self, part: Benchmark, ev: ResponseEvidence, unit: str = POOLED
+    ) -> tuple[int, ...]:
         """The chain whose cascade has the largest train AIQ (the learned order).
 
         Candidates end at the dearest model of the train Zero router's curve
         and add up to ``search_depth - 1`` other models before it, cheapest
         first; each is scored in sample on train (verifier fitted on train,
-        coarse threshold grid) over the train Zero router's window. Test
-        outcomes play no part.
+        coarse threshold grid) over the train Zero router's window, on at
+        most `search_rows` of its prompts. Test outcomes play no part.
         """
         from itertools import combinations
 
@@ -312,13 +355,19 @@ class JudgedCascadeRouter(Router):
             for extra in combinations(pool, k):
                 chain = tuple(sorted((*extra, top), key=lambda j: (cost[j], j)))
                 candidates.append(chain)
+        cap = self.search_rows  # the chains (their last model) come from all of train, above
+        if cap is not None and part.n_prompts > cap:
+            keep = np.sort(np.random.default_rng(0).choice(part.n_prompts, cap, replace=False))
+            part, ev = part.subset(keep), _take(ev, keep)
         zero = zero_router(part.cost.sum(axis=0), part.quality.mean(axis=0))
         rows = np.arange(part.n_prompts)
         best, best_score = hull, -np.inf
-        memo: dict = {}
+        # (window, target) -> fitted regression, and window -> its train (best member, P̂):
+        # shared by the chains (and, in judged-cv, by candidates configured alike)
+        memo, scored = self._search_memos(unit)
         for chain in dict.fromkeys(candidates):
             unit = self._unit(ev, part.quality, chain, memo)
-            tables = [(rows, unit, self._score_windows(ev, rows, unit))]
+            tables = [(rows, unit, self._score_windows(ev, rows, unit, scored))]
             qs, cs = [], []
             for start in range(len(chain)):
                 for tau in SEARCH_THRESHOLDS:
@@ -352,17 +401,28 @@ class JudgedCascadeRouter(Router):
         return out
 
     @staticmethod
-    def _score_windows(ev: ResponseEvidence, rows: np.ndarray, unit: _Unit) -> dict:
-        """Per window of the unit's chain: (best-scored member, its P̂) for each row."""
+    def _score_windows(
+        ev: ResponseEvidence, rows: np.ndarray, unit: _Unit, memo: dict | None = None
+    ) -> dict:
+        """Per window of the unit's chain: (best-scored member, its P̂) for each row.
+
+        `memo` (shared by a chain search, whose chains share their fitted
+        regressions per window) reuses the scores of a window seen before.
+        """
         scored = {}
         esc = getattr(unit, "escalation", None)
         for w in windows_of(unit.chain):
+            if memo is not None and w in memo:
+                scored[w] = memo[w]
+                continue
             p = unit.verifier.predict(ev, rows, w)
             best = p.argmax(axis=1)
             score = p[np.arange(len(rows)), best]
             if esc is not None and unit.chain[-1] not in w:  # value of escalation
                 score = 0.5 + (score - esc.predict(ev, rows, w)) / 2
             scored[w] = (np.asarray(w)[best], score)
+            if memo is not None:
+                memo[w] = scored[w]
         return scored
 
     def _price(self, test: Benchmark) -> np.ndarray:
@@ -435,6 +495,18 @@ class JudgedCascadeRouter(Router):
         for s in self.settings(test):
             choice, called = self._decide(tables, *test.shape, s["start"], s["threshold"])
             yield self._decision(test, price, choice, called, s["start"], s["threshold"])
+
+
+def one_blas_thread():
+    """A context holding BLAS to one thread: for the chain search's thousands of regressions.
+
+    Each has ~10 columns, so a BLAS thread pool adds nothing but synchronisation,
+    and with another process on the machine its threads wait on each other: a
+    10,000-prompt fit took 101 s with two threads and 26 s with one (2 cores, busy).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _take(ev: ResponseEvidence, rows: np.ndarray) -> ResponseEvidence:

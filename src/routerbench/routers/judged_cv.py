@@ -92,12 +92,19 @@ class JudgedCVRouter(Router):
         except ConfigError as exc:
             raise ConfigError(f"judged-cv candidate {dict(overrides)!r}: {exc}") from None
 
-    def _fold_gain(self, overrides, train: Benchmark, fold: np.ndarray, k: int) -> float:
+    def _fold_gain(
+        self, overrides, train: Benchmark, fold: np.ndarray, k: int, memo: dict | None = None
+    ) -> float:
         from routerbench.frontier import crossfit_delta, zero_router
 
         fit_rows, held_rows = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         part, held = train.subset(fit_rows), train.subset(held_rows)
-        router = self._make(overrides).fit(part)
+        router = self._make(overrides)
+        router._search_memo = memo  # candidates of one fold share what their searches fit
+        try:
+            router.fit(part)
+        finally:
+            router._search_memo = None
         pairs = [d.realised(held) for d in router.sweep(held)]
         q = np.stack([a for a, _ in pairs])
         c = np.stack([b for _, b in pairs])
@@ -110,6 +117,12 @@ class JudgedCVRouter(Router):
 
     def fit(self, train: Benchmark) -> JudgedCVRouter:
         """Score every candidate by inner CV on train, then refit the best on all of train."""
+        from routerbench.routers.judged_cascade import one_blas_thread
+
+        with one_blas_thread():
+            return self._fit(train)
+
+    def _fit(self, train: Benchmark) -> JudgedCVRouter:
         cands = [dict(c) for c in self.candidates]
         if not cands:
             raise ConfigError("candidates must list at least one parameter dict")
@@ -121,9 +134,12 @@ class JudgedCVRouter(Router):
         if train.n_prompts < 4 * k:
             raise DataError(f"judged-cv needs >= {4 * k} training prompts, got {train.n_prompts}")
         fold = np.random.default_rng(self.seed).permutation(train.n_prompts) % k
-        self.cv_gains_ = [
-            float(np.mean([self._fold_gain(c, train, fold, f) for f in range(k)])) for c in cands
-        ]
+        gains: list[list[float]] = [[] for _ in cands]
+        for f in range(k):  # fold by fold: what the candidates share is freed after each
+            memo: dict = {}
+            for i, c in enumerate(cands):
+                gains[i].append(self._fold_gain(c, train, fold, f, memo))
+        self.cv_gains_ = [float(np.mean(g)) for g in gains]
         self.chosen_index_ = int(np.argmax(self.cv_gains_))  # ties: the earlier candidate
         self.chosen_ = self._make(cands[self.chosen_index_]).fit(train)
         self.models_ = tuple(train.models)

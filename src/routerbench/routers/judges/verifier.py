@@ -52,9 +52,12 @@ def window_features(
         own += [ev.arith[rows, t, 0], ev.arith[rows, t, 1] / 4.0]
     if not others:
         return np.column_stack(own).astype(float)
-    ag = ev.agree[rows][:, t, others]  # [r, k-1]
+    members = list(window)
+    block = ev.agree[np.ix_(rows, members, members)]  # [r, k, k]: the window's agreement only
+    pos = {u: i for i, u in enumerate(members)}
+    ag = block[:, pos[t], [pos[u] for u in others]]  # [r, k-1]
     support = ag.sum(axis=1)
-    rivals = np.stack([ev.agree[rows][:, u, list(window)].sum(axis=1) for u in others], axis=1)
+    rivals = block[:, [pos[u] for u in others], :].sum(axis=2)  # [r, k-1]
     plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
     cols = [*own, *ag.T, support / len(others), plurality]
     if rich:  # which option each called model chose: models lean on one letter, so a
@@ -104,7 +107,7 @@ def agreement_score(ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, .
     if len(window) == 1:
         score = np.full(len(rows), 0.5)
     else:
-        score = ev.agree[rows][:, t, list(window)].sum(axis=1) / len(window)
+        score = ev.agree[rows, t][:, list(window)].sum(axis=1) / len(window)
     return np.where(ev.valid[rows, t] & ~ev.refusal[rows, t], score, 0.0)
 
 
