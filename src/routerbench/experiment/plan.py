@@ -19,6 +19,7 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.data.splits import kfold, leave_dataset_out, paper_split
 from routerbench.errors import ConfigError
+from routerbench.experiment.code_version import code_fingerprint
 from routerbench.experiment.config import ExperimentConfig, ProtocolConfig, RouterConfig
 
 __all__ = [
@@ -108,6 +109,10 @@ class SystemSpec:
         defaults included (`effective_params`). Run ids hash it, so a changed
         default (new candidates of ``judged-cv``, say) re-runs what it affects
         instead of reusing results of the old code.
+    code
+        Fingerprint of the code the router class runs
+        (`experiment.code_version.code_fingerprint`), also hashed into run
+        ids: a fix that changes no parameter re-runs the runs it affects.
     """
 
     spec: str
@@ -120,6 +125,7 @@ class SystemSpec:
     source: str = ""
     accepted: frozenset[str] = frozenset()
     effective: str = ""
+    code: str = ""
 
     def router_params(self, seed: int) -> dict[str, Any]:
         """Constructor parameters for one run (the seed injected where the router takes one)."""
@@ -368,6 +374,7 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
                     source=where,
                     accepted=frozenset(accepted),
                     effective=effective_params(built),
+                    code=code_fingerprint(type(built)),
                 )
             )
     return systems
@@ -563,12 +570,12 @@ def make_plan(
         for s in all_systems:
             for seed in s.seeds:
                 params = s.router_params(seed)
-                ident = (s.spec, s.label, s.kind, params, s.effective)
+                ident = (s.spec, s.label, s.kind, params, s.effective, s.code)
                 run_id = _hash(fp, u.protocol_key, u.fold, u.dataset, u.test_key, ident, seed)
                 fit_key = (
                     _hash("baseline", u.test_key)
                     if s.kind in BASELINE_KINDS
-                    else _hash(u.train_key, s.spec, params, s.effective, seed)
+                    else _hash(u.train_key, s.spec, params, s.effective, s.code, seed)
                 )
                 runs.append(Run(run_id, u, s, seed, fit_key))
     return Plan(fp, tuple(units), tuple(all_systems), tuple(runs))
