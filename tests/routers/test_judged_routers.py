@@ -316,3 +316,28 @@ def test_cv_router_can_choose_a_hybrid_candidate(split):
     for bad in ({"router": "oracle"}, {"router": "hybrid", "no_such_param": 1}):
         with pytest.raises(ConfigError, match="candidate"):
             JudgedCVRouter(candidates=(bad,), run_code=False).fit(train)
+
+
+@pytest.mark.parametrize(
+    ("router", "params", "where"),
+    [
+        ("hybrid", {"predictor": {"nam": "logreg"}}, "routers[0].params.predictor"),
+        ("hybrid", {"predictor": {"name": "logreg", "params": {"k": 3}}}, "argument 'k'"),
+        ("hybrid", {"predictor": "oracle"}, "predictor must be a predictive router part spec"),
+        ("judged-cascade", {"prompt_prior": "no-such-router"}, "routers[0].params.prompt_prior"),
+        ("judged-cascade", {"search_rows": 1}, "search_rows must be"),
+        ("judged-cascade", {"thresholds": []}, "routers[0].params.thresholds"),
+        ("judged-cv", {"folds": 1}, "routers[0].params.folds"),
+        ("judged-cv", {"candidates": [{}, {"stop": "x"}]}, "candidate 1: JudgedCascadeRouter"),
+        ("judged-cv", {"candidates": [{"router": "knn"}]}, "candidate 0: a candidate's router"),
+    ],
+)
+def test_bad_parts_and_values_fail_when_the_config_is_planned(router, params, where):
+    """Refused while planning, with the config key, before any router is fitted."""
+    from routerbench.experiment.config import parse_config
+    from routerbench.experiment.plan import make_plan
+
+    cfg = parse_config({"routers": [{"name": router, "params": params}], "seeds": [0]})
+    with pytest.raises(ConfigError) as info:
+        make_plan(mc_bench(n=40), cfg)
+    assert where in str(info.value) and "\n" not in str(info.value)

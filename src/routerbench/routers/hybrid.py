@@ -7,7 +7,7 @@ judge reads only the responses of the models called since (whether to go on).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError
 from routerbench.routers.judged_cascade import SEARCH_ROWS, THRESHOLDS, JudgedCascadeRouter
+from routerbench.routers.params import Constraints, Interval, RouterSpec, SequenceOf
 from routerbench.routers.predictive import PredictiveRouter
 from routerbench.routers.registry import router_from_spec
 
@@ -45,6 +46,11 @@ class HybridRouter(JudgedCascadeRouter):
     """
 
     name = "hybrid"
+    parameter_constraints: ClassVar[Constraints] = {
+        **JudgedCascadeRouter.parameter_constraints,
+        "predictor": [RouterSpec(predictive=True)],
+        "lambdas": [SequenceOf(Interval("real", 0))],
+    }
 
     def __init__(
         self,
@@ -86,9 +92,7 @@ class HybridRouter(JudgedCascadeRouter):
 
     def fit(self, train: Benchmark) -> HybridRouter:
         """Fit the judged cascade and, on the same train prompts, the predictor."""
-        lams = list(self.lambdas)
-        if not lams or any(not np.isfinite(v) or v < 0 for v in lams):
-            raise ConfigError(f"lambdas must be finite values >= 0, got {lams}")
+        self._validate()
         base = self.predictor
         predictor = router_from_spec(base)
         if not isinstance(predictor, PredictiveRouter):

@@ -8,9 +8,10 @@ solutions run and return the same values — and never the test quality.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,7 +32,15 @@ from routerbench.routers.judges.evidence import (
     task_kinds,
 )
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
-from routerbench.routers.params import RouterTags
+from routerbench.routers.params import (
+    Constraints,
+    Interval,
+    OneOf,
+    Options,
+    RouterSpec,
+    RouterTags,
+    SequenceOf,
+)
 
 #: Default judge thresholds τ swept (0 answers with the first model called; above 1 never stops).
 THRESHOLDS: tuple[float, ...] = (0.0, *np.round(np.linspace(0.30, 0.99, 70), 4), 1.01)
@@ -160,6 +169,23 @@ class JudgedCascadeRouter(Router):
     name = "judged-cascade"
     reads_responses = True
 
+    parameter_constraints: ClassVar[Constraints] = {
+        "judge": [Options(JUDGES)],
+        "chain": [Options(CHAINS), SequenceOf(OneOf((str,), "a model name"))],
+        "thresholds": [SequenceOf(Interval("real", 0))],
+        "run_code": [Options((True, False))],
+        "judge_cost": [Options((None,)), Interval("real", 0)],
+        "c": [Interval("real", 0, closed="neither")],
+        "per_dataset": [Options((True, False))],
+        "search_depth": [Interval("int", 1)],
+        "code_cache": [Options((None,)), OneOf((str, os.PathLike), "a file path")],
+        "rich": [Options((True, False))],
+        "prompt_prior": [Options((None,)), RouterSpec(predictive=True)],
+        "prior_folds": [Interval("int", 2)],
+        "stop": [Options(STOPS)],
+        "search_rows": [Options((None,)), Interval("int", 2)],
+    }
+
     #: Set by `JudgedCVRouter` on its candidates for one inner fold (the same train
     #: prompts): chain searches configured alike then share fitted regressions and scores.
     _search_memo: dict | None = None
@@ -202,22 +228,11 @@ class JudgedCascadeRouter(Router):
 
     # ------------------------------------------------------------------ fit
     def _validate(self) -> None:
-        if self.judge not in JUDGES:
-            raise ConfigError(f"judge must be one of {JUDGES}, got {self.judge!r}")
-        if self.stop not in STOPS:
-            raise ConfigError(f"stop must be one of {STOPS}, got {self.stop!r}")
+        """Each parameter against `parameter_constraints` (as the planner checks the config),
+        then what only parameters together can break."""
+        self._validate_params()
         if self.stop == "gain" and self.judge != "verifier":
             raise ConfigError("stop='gain' needs judge='verifier' (a fitted P̂ to compare)")
-        ts = list(self.thresholds)
-        if not ts or any(not np.isfinite(t) or t < 0 for t in ts):
-            raise ConfigError(f"thresholds must be finite values >= 0, got {ts}")
-        if self.judge_cost is not None and not (
-            np.isfinite(self.judge_cost) and self.judge_cost >= 0
-        ):
-            raise ConfigError(f"judge_cost must be finite and >= 0 dollars, got {self.judge_cost}")
-        rows = self.search_rows
-        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
-            raise ConfigError(f"search_rows must be an integer >= 2 or null, got {rows!r}")
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
         """Judge inputs of `bench`, each dataset read as the kind it had on train."""

@@ -11,8 +11,9 @@ refits the chosen one on all of train. Test quality is never read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,7 +21,15 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.routers.base import Router
-from routerbench.routers.params import RouterTags
+from routerbench.routers.params import (
+    Constraint,
+    Constraints,
+    Interval,
+    OneOf,
+    Options,
+    RouterTags,
+    validate_params,
+)
 
 #: Candidates tried by default: parameter overrides of `JudgedCascadeRouter`, or with
 #: ``"router": "hybrid"`` of `HybridRouter` (here: the first model picked with a per-prompt
@@ -35,6 +44,42 @@ DEFAULT_CANDIDATES: tuple[dict[str, Any], ...] = (
 
 #: The routers a candidate may name with its ``"router"`` key.
 CANDIDATE_ROUTERS: tuple[str, ...] = ("judged-cascade", "hybrid")
+
+
+class _Candidates(Constraint):
+    """A non-empty list of candidate mappings, each building a valid judged router."""
+
+    def accepts(self, value: Any) -> bool:
+        return self.reason(value) is None
+
+    def reason(self, value: Any) -> str | None:
+        if not isinstance(value, list | tuple) or not value:
+            return "not a non-empty list"
+        for i, cand in enumerate(value):
+            if not isinstance(cand, Mapping):
+                return f"candidate {i} is not a mapping"
+            try:
+                validate_params(_build(cand, None, True))
+            except ConfigError as exc:
+                return f"candidate {i}: {exc.args[0]}"
+        return None
+
+    def describe(self) -> str:
+        return "a non-empty list of parameter mappings of judged routers"
+
+
+def _build(overrides: Mapping[str, Any], code_cache: str | None, run_code: bool) -> Router:
+    """The router a candidate describes (`CANDIDATE_ROUTERS`), unfitted."""
+    from routerbench.routers.registry import get_router
+
+    params = {"code_cache": code_cache, "run_code": run_code, **dict(overrides)}
+    name = params.pop("router", "judged-cascade")
+    if name not in CANDIDATE_ROUTERS:
+        raise ConfigError(f"a candidate's router must be one of {CANDIDATE_ROUTERS}, got {name!r}")
+    try:
+        return get_router(name, **params)
+    except ConfigError as exc:
+        raise ConfigError(f"judged-cv candidate {dict(overrides)!r}: {exc}") from None
 
 
 class JudgedCVRouter(Router):
@@ -56,6 +101,14 @@ class JudgedCVRouter(Router):
     """
 
     name = "judged-cv"
+    parameter_constraints: ClassVar[Constraints] = {
+        "candidates": [_Candidates()],
+        "folds": [Interval("int", 2)],
+        "reps": [Interval("int", 1)],
+        "seed": [Interval("int")],
+        "code_cache": [Options((None,)), OneOf((str, os.PathLike), "a file path")],
+        "run_code": [Options((True, False))],
+    }
     reads_responses = True
 
     def __init__(
@@ -79,18 +132,7 @@ class JudgedCVRouter(Router):
         return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
 
     def _make(self, overrides: Mapping[str, Any]):
-        from routerbench.routers.registry import get_router
-
-        params = {"code_cache": self.code_cache, "run_code": self.run_code, **dict(overrides)}
-        name = params.pop("router", "judged-cascade")
-        if name not in CANDIDATE_ROUTERS:
-            raise ConfigError(
-                f"a candidate's router must be one of {CANDIDATE_ROUTERS}, got {name!r}"
-            )
-        try:
-            return get_router(name, **params)
-        except ConfigError as exc:
-            raise ConfigError(f"judged-cv candidate {dict(overrides)!r}: {exc}") from None
+        return _build(overrides, self.code_cache, self.run_code)
 
     def _fold_gain(
         self, overrides, train: Benchmark, fold: np.ndarray, k: int, memo: dict | None = None
@@ -123,6 +165,7 @@ class JudgedCVRouter(Router):
             return self._fit(train)
 
     def _fit(self, train: Benchmark) -> JudgedCVRouter:
+        self._validate_params()
         cands = [dict(c) for c in self.candidates]
         if not cands:
             raise ConfigError("candidates must list at least one parameter dict")

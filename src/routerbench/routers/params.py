@@ -30,6 +30,7 @@ __all__ = [
     "OneOf",
     "Options",
     "Params",
+    "RouterSpec",
     "RouterTags",
     "SequenceOf",
     "check_param",
@@ -48,6 +49,10 @@ class Constraint:
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def reason(self, value: Any) -> str | None:
+        """What exactly is wrong with a refused `value`, where more can be said than `describe`."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,44 @@ class OneOf(Constraint):
         return self.label
 
 
+@dataclass(frozen=True)
+class RouterSpec(Constraint):
+    """A router part spec that builds (`registry.router_from_spec`), optionally predictive.
+
+    Building an unfitted router is cheap, so a bad name, a mistyped mapping key or
+    an unknown parameter of a hybrid's predictor is refused when the config is
+    planned, not an hour later when the router is fitted.
+    """
+
+    predictive: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        return self.reason(value) is None
+
+    def reason(self, value: Any) -> str | None:
+        from routerbench.routers.registry import router_from_spec
+
+        try:
+            built = router_from_spec(value)
+            validate_params(built)
+        except Exception as exc:  # the registry's or the part's own one-line error
+            return str(exc.args[0]) if exc.args else type(exc).__name__
+        if not self.predictive:
+            return None
+        from routerbench.routers.predictive import PredictiveRouter
+
+        if isinstance(built, PredictiveRouter):
+            return None
+        return f"{type(built).__name__} has no predict_quality"
+
+    def describe(self) -> str:
+        what = "a predictive router" if self.predictive else "a router"
+        return (
+            f"{what} part spec (a registered name, 'pkg.mod:Class', a router "
+            "or a {name, params} mapping)"
+        )
+
+
 #: Parameter name → its allowed forms (a value passes if any one accepts it).
 Constraints = dict[str, list[Constraint]]
 
@@ -183,7 +226,9 @@ def check_param(obj: Any, key: str, value: Any) -> str | None:
     if not forms or any(f.accepts(value) for f in forms):
         return None
     expected = " or ".join(f.describe() for f in forms)
-    return f"{key} must be {expected}, got {value!r}"
+    reasons = [r for r in (f.reason(value) for f in forms) if r]
+    because = f" ({reasons[0]})" if reasons else ""
+    return f"{key} must be {expected}, got {value!r}{because}"
 
 
 def validate_params(obj: Any, *, who: str | None = None) -> None:
