@@ -158,7 +158,7 @@ def test_code_behaviour_in_the_real_sandbox():
     a = behaviour(good, ["(1,)", "(5,)"])
     b = behaviour(loops, ["(1,)"])
     assert a is not None and len(a) == 2 and a[0] != a[1] and "-" not in a
-    assert b == ("-",)  # one input, cut off by the per-call alarm, reported as an error
+    assert b == ("-",)  # one input, cut off by its CPU-time budget, reported as an error
 
 
 def test_code_behaviour_compares_what_results_hold_not_where_they_live():
@@ -180,6 +180,30 @@ def test_code_behaviour_compares_what_results_hold_not_where_they_live():
     assert first == again == behaviour(lst, inputs) and "-" not in first
     assert behaviour(odd, inputs) != first  # a different answer still disagrees
     assert behaviour(chars, inputs) == behaviour(chars, inputs)
+    # random numbers: `random` is seeded afresh before every call, so they repeat
+    draws = read_solution(
+        "```python\nimport random\n"
+        "def evens(n):\n    return [random.random() for _ in range(n)]\n```"
+    )
+    drawn = behaviour(draws, inputs)
+    assert drawn == behaviour(draws, inputs) and "-" not in drawn
+
+
+def test_an_input_s_budget_is_cpu_time_not_wall_clock():
+    """An input's budget counts the solution's own CPU time, which a busy machine does not
+    run down: a call that waits 1.2 s (no CPU) on each of two inputs, longer than the 1 s
+    budget, still answers both (the old one-second wall-clock alarm per call cut it off)."""
+    from routerbench.collect.sandbox import isolation_mode
+    from routerbench.routers.judges.code import INPUT_CPU_S
+
+    if isolation_mode() is None:
+        pytest.skip("this machine cannot isolate untrusted code (no namespaces)")
+    sleepy = read_solution(
+        "```python\nimport time\ndef inc(x):\n    time.sleep(1.2)\n    return x + 1\n```"
+    )
+    assert INPUT_CPU_S < 1.2
+    out = behaviour(sleepy, ["(1,)", "(2,)"])
+    assert out is not None and "-" not in out and len(set(out)) == 2
 
 
 def test_verifier_learns_that_agreement_means_right():

@@ -27,8 +27,13 @@ from routerbench.routers.judges.extract import code_block
 #: At most this many example inputs taken from each response (the sandbox reports one
 #: short line, and a cap per response keeps a pair's inputs independent of other responses).
 INPUTS_PER_RESPONSE = 4
-#: Sandbox wall limit per solution run, seconds.
-RUN_TIMEOUT_S = 4.0
+#: Sandbox limit per solution run (wall clock and CPU), seconds. Generous on purpose: each
+#: example input has its own CPU-time budget (`INPUT_CPU_S`), and a tight wall limit made
+#: a slow-but-finite solution's evidence depend on how busy the machine was.
+RUN_TIMEOUT_S = 20.0
+#: CPU seconds (user + system, not wall clock) one example input may take before it counts
+#: as an error: the same verdict on a busy machine as on an idle one.
+INPUT_CPU_S = 1.0
 #: Dollars per sandbox run: ~0.15 s of one vCPU at a cloud price of ~$0.04/h,
 #: rounded up. The judge's price, counted as the cascade's extra cost.
 SANDBOX_PRICE = 2e-6
@@ -36,7 +41,7 @@ SANDBOX_PRICE = 2e-6
 _SIG_PREFIX = "SIG:"
 #: Bumped whenever what a sandbox run reports changes, so cached evidence of an older
 #: program is never read as current (it is part of every cache key).
-EVIDENCE_VERSION = 2
+EVIDENCE_VERSION = 3
 #: Items of a returned iterator that are compared (a generator may never end).
 ITERATOR_ITEMS = 10_000
 
@@ -122,25 +127,29 @@ def _signature_program(entry: str, inputs: Sequence[str]) -> str:
     `itertools.combinations`) by its items, and a memory address in a repr
     (``<object at 0x7f…>``) is blanked. Otherwise two copies of one generator
     function would disagree, and the same solution would change its hash from
-    one run to the next.
+    one run to the next. Each call gets `INPUT_CPU_S` of CPU time (a profiling
+    timer, which a busy machine does not run down the way it does a wall-clock
+    alarm) and a freshly seeded `random`, so a solution that draws random
+    numbers returns the same values on every run.
     """
     return (
-        "import hashlib as _h, itertools as _it, re as _re, signal as _s\n"
+        "import hashlib as _h, itertools as _it, random as _rnd, re as _re, signal as _s\n"
         "def _alarm(*_a):\n    raise TimeoutError()\n"
         "def _canon(_v):\n"
         "    if hasattr(_v, '__next__') and not isinstance(_v, (str, bytes)):\n"
         f"        _v = list(_it.islice(_v, {ITERATOR_ITEMS}))\n"
         "    return _re.sub(r' at 0x[0-9a-fA-F]+', ' at 0x', repr(_v))\n"
-        "_s.signal(_s.SIGALRM, _alarm)\n"
+        "_s.signal(_s.SIGPROF, _alarm)\n"
         "_out = []\n"
         f"for _args in [{', '.join(inputs)}]:\n"
         "    try:\n"
-        "        _s.alarm(1)\n"
+        "        _rnd.seed(0)\n"
+        f"        _s.setitimer(_s.ITIMER_PROF, {INPUT_CPU_S!r})\n"
         f"        _r = _canon({entry}(*_args))\n"
-        "        _s.alarm(0)\n"
+        "        _s.setitimer(_s.ITIMER_PROF, 0)\n"
         "        _out.append(_h.sha1(_r.encode()).hexdigest()[:4])\n"
         "    except BaseException:\n"
-        "        _s.alarm(0)\n"
+        "        _s.setitimer(_s.ITIMER_PROF, 0)\n"
         "        _out.append('-')\n"
         f"raise AssertionError({_SIG_PREFIX!r} + ','.join(_out))\n"
     )
