@@ -138,3 +138,102 @@ def test_judged_cv_candidates_share_their_fits_and_choose_exactly_as_without(mon
     assert _same(_decisions(alone, test), _decisions(shared, test))
     # nothing of the folds' sharing is left on the fitted router (artifacts stay small)
     assert shared.chosen_._search_memo is None
+
+
+# ---------------------------------------------------------------- many models: the pool cut
+def _many(n: int = 300, m: int = 9, seed: int = 5) -> Benchmark:
+    acc = tuple(np.linspace(0.45, 0.95, m))
+    price = tuple(np.geomspace(1e-4, 5e-3, m))
+    return mc_bench(n=n, acc=acc, price=price, refuse=(0.0,) * m, seed=seed)
+
+
+def _searched(monkeypatch, router, train) -> list[tuple[int, ...]]:
+    """The distinct chains a search scores, in the order it scores them."""
+    seen: list[tuple[int, ...]] = []
+    real = JudgedCascadeRouter._unit
+
+    def spy(self, ev, quality, chain, memo=None):
+        if chain not in seen:
+            seen.append(tuple(chain))
+        return real(self, ev, quality, chain, memo)
+
+    monkeypatch.setattr(JudgedCascadeRouter, "_unit", spy)
+    router.fit(train)
+    monkeypatch.setattr(JudgedCascadeRouter, "_unit", real)
+    return seen
+
+
+def _exhaustive_count(n_pool: int, depth: int) -> int:
+    from math import comb
+
+    return 1 + sum(comb(n_pool, k) for k in range(1, depth))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_pool_size_is_the_largest_pool_whose_search_fits_the_count(depth):
+    from routerbench.routers.judged_cascade import _pool_size
+
+    for n_pool in (1, 5, 10, 40):
+        for most in (1, 3, 11, 56, 176, 256, 10_000):
+            size = _pool_size(n_pool, depth, most)
+            assert 1 <= size <= n_pool
+            fits = [p for p in range(1, n_pool + 1) if _exhaustive_count(p, depth) <= most]
+            assert size == (max(fits) if fits else 1)
+
+
+def test_a_chain_count_at_or_above_the_exhaustive_one_changes_nothing(monkeypatch):
+    """RouterBench's 11 models at depth 4 are 176 chains, under the default 256: exhaustive."""
+    from routerbench.routers.judged_cascade import SEARCH_CHAINS
+
+    assert _exhaustive_count(10, 4) <= SEARCH_CHAINS
+    train, test = halves(_many())
+    exact = _exhaustive_count(train.n_models - 1, 3)
+    at = _cascade(search_chains=exact)
+    huge = _cascade(search_chains=10**6)
+    assert _searched(monkeypatch, at, train) == _searched(monkeypatch, huge, train)
+    assert _same(_decisions(at, test), _decisions(huge, test))
+
+
+def test_with_too_many_models_the_longer_chains_use_the_best_pairs_models(monkeypatch):
+    """9 models at depth 3: 37 chains exhaustive; capped at 16, the 3-model chains come from
+    the 5 models whose two-model chains score best on train (1 + 5 + 10 = 16)."""
+    from routerbench.frontier import aiq, ndch, realised, zero_router
+    from routerbench.routers.judged_cascade import SEARCH_THRESHOLDS
+
+    train, test = halves(_many())
+    router = _cascade(search_chains=16, per_dataset=False)
+    chains = _searched(monkeypatch, router, train)
+    top = chains[0][-1]  # the hull chain is scored first; every chain ends at its last model
+    pairs = [c for c in chains if len(c) == 2]
+    triples = [c for c in chains if len(c) == 3]
+    assert len(pairs) == train.n_models - 1 and all(c[-1] == top for c in chains)
+    used = sorted({j for c in triples for j in c if j != top})
+    assert len(used) == 5 and len(triples) == 10  # C(5, 2): every pair of the kept five
+
+    # independently: each two-model chain's train AIQ, from a cascade fitted on it alone
+    def pair_score(j: int) -> float:
+        fixed = _cascade(chain=[train.models[i] for i in sorted((j, top))], per_dataset=False)
+        fixed.fit(train)
+        zero = zero_router(train.cost.sum(axis=0), train.quality.mean(axis=0))
+        qs, cs = [], []
+        for start in range(2):
+            for tau in SEARCH_THRESHOLDS:
+                d = fixed.route(train, start=start, threshold=tau)
+                q, c = realised(train.quality, train.cost, d.choice, d.called)
+                qs.append(q.mean())
+                cs.append(c.sum())
+        return aiq(ndch(np.asarray(cs), np.asarray(qs)), window=zero.window)
+
+    pool = [j for j in range(train.n_models) if j != top]
+    cost = np.nanmean(train.cost, axis=0)
+    best_five = sorted(sorted(pool, key=lambda j: (-pair_score(j), cost[j], j))[:5])
+    assert used == best_five
+    assert router.units_[POOLED].chain in chains
+    assert len(router.route(test, start=0, threshold=0.9)) == test.n_prompts
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, None, "many"])
+def test_a_bad_chain_count_is_a_config_error(bad):
+    train, _ = halves(mc_bench(n=80))
+    with pytest.raises(ConfigError, match="search_chains"):
+        _cascade(search_chains=bad).fit(train)

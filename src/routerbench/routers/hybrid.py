@@ -14,7 +14,12 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
 from routerbench.errors import ConfigError
-from routerbench.routers.judged_cascade import SEARCH_ROWS, THRESHOLDS, JudgedCascadeRouter
+from routerbench.routers.judged_cascade import (
+    SEARCH_CHAINS,
+    SEARCH_ROWS,
+    THRESHOLDS,
+    JudgedCascadeRouter,
+)
 from routerbench.routers.params import Constraints, Interval, RouterSpec, SequenceOf
 from routerbench.routers.predictive import PredictiveRouter
 from routerbench.routers.registry import router_from_spec
@@ -41,7 +46,7 @@ class HybridRouter(JudgedCascadeRouter):
     lambdas
         Willingness-to-pay values swept.
     judge, chain, thresholds, run_code, judge_cost, c, per_dataset, search_depth, code_cache, \
-    rich, prompt_prior, prior_folds, stop, search_rows
+    rich, prompt_prior, prior_folds, stop, search_rows, search_chains
         As for `JudgedCascadeRouter`.
     """
 
@@ -70,6 +75,7 @@ class HybridRouter(JudgedCascadeRouter):
         prior_folds: int = 5,
         stop: str = "confidence",
         search_rows: int | None = SEARCH_ROWS,
+        search_chains: int = SEARCH_CHAINS,
     ) -> None:
         super().__init__(
             judge=judge,
@@ -86,6 +92,7 @@ class HybridRouter(JudgedCascadeRouter):
             prior_folds=prior_folds,
             stop=stop,
             search_rows=search_rows,
+            search_chains=search_chains,
         )
         self.predictor = predictor
         self.lambdas = lambdas

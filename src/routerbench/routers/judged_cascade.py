@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from itertools import combinations
+from math import comb
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +54,10 @@ SEARCH_THRESHOLDS: tuple[float, ...] = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95
 
 #: Most train prompts a chain search scores its candidate chains on (`search_rows`).
 SEARCH_ROWS = 4_000
+
+#: Most candidate chains a chain search scores exhaustively (`search_chains`); 11 models at
+#: depth 4 make 176, so RouterBench's searches are exhaustive.
+SEARCH_CHAINS = 256
 
 #: Pooled fall-back unit for test datasets train never saw.
 POOLED = "__pooled__"
@@ -142,6 +148,13 @@ class JudgedCascadeRouter(Router):
         many train prompts (one seeded draw, the same for every chain), so the
         search costs the same on 10,000 prompts as on 4,000; the chosen
         chain's verifier is then fitted on all of train. None scores on all.
+    search_chains
+        With ``chain="search"``: the most candidate chains scored exhaustively.
+        With more models than that allows (the count grows as the cube of the
+        number of models at depth 4: 176 for 11 models, 3,654 for 30), the
+        models that may precede the last one are first cut to those whose
+        two-model chain (that model, then the last) scores best on train, as
+        many as keep the search within this count.
     code_cache
         Optional path of a JSON file caching sandbox results, keyed by a hash of
         each prompt's response texts (running code takes seconds per prompt).
@@ -184,6 +197,7 @@ class JudgedCascadeRouter(Router):
         "prior_folds": [Interval("int", 2)],
         "stop": [Options(STOPS)],
         "search_rows": [Options((None,)), Interval("int", 2)],
+        "search_chains": [Interval("int", 1)],
     }
 
     #: Set by `JudgedCVRouter` on its candidates for one inner fold (the same train
@@ -206,6 +220,7 @@ class JudgedCascadeRouter(Router):
         prior_folds: int = 5,
         stop: str = "confidence",
         search_rows: int | None = SEARCH_ROWS,
+        search_chains: int = SEARCH_CHAINS,
     ) -> None:
         self.judge = judge
         self.chain = chain
@@ -221,6 +236,7 @@ class JudgedCascadeRouter(Router):
         self.prior_folds = prior_folds
         self.stop = stop
         self.search_rows = search_rows
+        self.search_chains = search_chains
 
     def __router_tags__(self) -> RouterTags:
         """Reads test prompts and the responses of the models it calls, never test outcomes."""
@@ -357,42 +373,54 @@ class JudgedCascadeRouter(Router):
         coarse threshold grid) over the train Zero router's window, on at
         most `search_rows` of its prompts. Test outcomes play no part.
         """
-        from itertools import combinations
-
         from routerbench.frontier import aiq, ndch, realised
 
         cost = np.nanmean(part.cost, axis=0)
         hull = chain_of(part, "hull")
         top = hull[-1]
-        pool = [j for j in range(part.n_models) if j != top]
-        candidates = [hull]
-        for k in range(1, max(1, int(self.search_depth))):
-            for extra in combinations(pool, k):
-                chain = tuple(sorted((*extra, top), key=lambda j: (cost[j], j)))
-                candidates.append(chain)
         cap = self.search_rows  # the chains (their last model) come from all of train, above
         if cap is not None and part.n_prompts > cap:
             keep = np.sort(np.random.default_rng(0).choice(part.n_prompts, cap, replace=False))
             part, ev = part.subset(keep), _take(ev, keep)
         zero = zero_router(part.cost.sum(axis=0), part.quality.mean(axis=0))
         rows = np.arange(part.n_prompts)
-        best, best_score = hull, -np.inf
         # (window, target) -> fitted regression, and window -> its train (best member, P̂):
         # shared by the chains (and, in judged-cv, by candidates configured alike)
         memo, scored = self._search_memos(unit)
+        scores: dict[tuple[int, ...], float] = {}
+
+        def score(chain: tuple[int, ...]) -> float:
+            if chain not in scores:
+                fitted = self._unit(ev, part.quality, chain, memo)
+                tables = [(rows, fitted, self._score_windows(ev, rows, fitted, scored))]
+                qs, cs = [], []
+                for start in range(len(chain)):
+                    for tau in SEARCH_THRESHOLDS:
+                        choice, called = self._decide(tables, *part.shape, start, tau)
+                        q, c = realised(part.quality, part.cost, choice, called)
+                        qs.append(q.mean())
+                        cs.append(c.sum())
+                scores[chain] = aiq(ndch(np.asarray(cs), np.asarray(qs)), window=zero.window)
+            return scores[chain]
+
+        def ordered(models) -> tuple[int, ...]:
+            return tuple(sorted((*models, top), key=lambda j: (cost[j], j)))
+
+        depth = max(1, int(self.search_depth))
+        pool = [j for j in range(part.n_models) if j != top]
+        pairs = [ordered((j,)) for j in pool] if depth > 1 else []
+        size = _pool_size(len(pool), depth, int(self.search_chains))
+        if size < len(pool):  # too many models to try every chain: keep the best pairs' models
+            ranked = sorted(pool, key=lambda j: (-score(ordered((j,))), cost[j], j))
+            pool = sorted(ranked[:size])
+        candidates = [hull, *pairs]
+        for k in range(2, depth):
+            candidates.extend(ordered(extra) for extra in combinations(pool, k))
+        best, best_score = hull, -np.inf
         for chain in dict.fromkeys(candidates):
-            unit = self._unit(ev, part.quality, chain, memo)
-            tables = [(rows, unit, self._score_windows(ev, rows, unit, scored))]
-            qs, cs = [], []
-            for start in range(len(chain)):
-                for tau in SEARCH_THRESHOLDS:
-                    choice, called = self._decide(tables, *part.shape, start, tau)
-                    q, c = realised(part.quality, part.cost, choice, called)
-                    qs.append(q.mean())
-                    cs.append(c.sum())
-            score = aiq(ndch(np.asarray(cs), np.asarray(qs)), window=zero.window)
-            if score > best_score + 1e-12:
-                best, best_score = chain, score
+            value = score(chain)
+            if value > best_score + 1e-12:
+                best, best_score = chain, value
         return best
 
     # ------------------------------------------------------------------ route
@@ -510,6 +538,19 @@ class JudgedCascadeRouter(Router):
         for s in self.settings(test):
             choice, called = self._decide(tables, *test.shape, s["start"], s["threshold"])
             yield self._decision(test, price, choice, called, s["start"], s["threshold"])
+
+
+def _pool_size(n_pool: int, depth: int, most: int) -> int:
+    """The most models that may precede a chain's last one for the search to stay within `most`.
+
+    With p models in the pool a depth-d search tries 1 + Σ_{k<d} C(p, k) chains;
+    the models' two-model chains are always scored, so at least all of them stay
+    reachable as pairs (the cut applies to the longer chains).
+    """
+    size = n_pool
+    while size > 1 and 1 + sum(comb(size, k) for k in range(1, depth)) > most:
+        size -= 1
+    return size
 
 
 def one_blas_thread():
