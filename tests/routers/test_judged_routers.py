@@ -330,6 +330,14 @@ def test_cv_router_can_choose_a_hybrid_candidate(split):
         ("judged-cv", {"folds": 1}, "routers[0].params.folds"),
         ("judged-cv", {"candidates": [{}, {"stop": "x"}]}, "candidate 1: JudgedCascadeRouter"),
         ("judged-cv", {"candidates": [{"router": "knn"}]}, "candidate 0: a candidate's router"),
+        # each value allowed alone, not together: refused at plan time all the same
+        ("judged-cascade", {"stop": "gain", "judge": "agreement"}, "needs judge='verifier'"),
+        ("hybrid", {"judge": "agreement", "stop": "gain"}, "routers[0].params."),
+        (
+            "judged-cv",
+            {"candidates": [{}, {"stop": "gain", "judge": "agreement"}]},
+            "candidate 1: stop='gain' needs judge='verifier'",
+        ),
     ],
 )
 def test_bad_parts_and_values_fail_when_the_config_is_planned(router, params, where):

@@ -351,6 +351,9 @@ def router_systems(config: ExperimentConfig, *, factory: Any = None) -> list[Sys
             params = {**inject, **cfg.params, **combo}
             try:
                 built = build(cfg.name, **params)
+                check = getattr(built, "validate_combination", None)
+                if callable(check):
+                    check()  # values each allowed, but not together
             except (ConfigError, ValueError, TypeError) as exc:
                 msg = exc.args[0] if exc.args else str(exc)
                 bad = _blame(cfg, combo, str(msg))

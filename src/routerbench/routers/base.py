@@ -33,7 +33,8 @@ class Router(Params, ABC):
     Parameters follow scikit-learn (`Params`): the constructor names and stores
     them, `get_params(deep=True)` / `set_params` reach parts as ``part__param``,
     `parameter_constraints` declares the allowed values (checked by `fit` via
-    `_validate_params` and by the config planner), and `__router_tags__`
+    `_validate_params` and by the config planner; `validate_combination` what
+    only values together can break), and `__router_tags__`
     declares what the router reads (`RouterTags`).
     """
 
@@ -60,6 +61,15 @@ class Router(Params, ABC):
     def _validate_params(self) -> None:
         """Refuse a parameter outside its declared constraints (one ConfigError line)."""
         validate_params(self)
+
+    def validate_combination(self) -> None:
+        """Refuse values each allowed alone but not together (one ConfigError line).
+
+        `parameter_constraints` checks one parameter at a time; a router whose
+        parameters constrain each other says so here, so that the config planner
+        (which calls this for every grid combination) refuses the combination
+        before any work, not a worker at fit time. Nothing by default.
+        """
 
     @abstractmethod
     def fit(self, train: Benchmark) -> Router:

@@ -247,8 +247,15 @@ class JudgedCascadeRouter(Router):
         """Each parameter against `parameter_constraints` (as the planner checks the config),
         then what only parameters together can break."""
         self._validate_params()
+        self.validate_combination()
+
+    def validate_combination(self) -> None:
+        """The value-of-escalation stop compares two fitted P̂: it needs the verifier."""
         if self.stop == "gain" and self.judge != "verifier":
-            raise ConfigError("stop='gain' needs judge='verifier' (a fitted P̂ to compare)")
+            raise ConfigError(
+                "stop='gain' needs judge='verifier' (a fitted P̂ to compare), "
+                f"got judge={self.judge!r}"
+            )
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
         """Judge inputs of `bench`, each dataset read as the kind it had on train."""

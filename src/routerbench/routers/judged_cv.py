@@ -59,7 +59,9 @@ class _Candidates(Constraint):
             if not isinstance(cand, Mapping):
                 return f"candidate {i} is not a mapping"
             try:
-                validate_params(_build(cand, None, True))
+                built = _build(cand, None, True)
+                validate_params(built)
+                built.validate_combination()
             except ConfigError as exc:
                 return f"candidate {i}: {exc.args[0]}"
         return None
@@ -165,15 +167,9 @@ class JudgedCVRouter(Router):
             return self._fit(train)
 
     def _fit(self, train: Benchmark) -> JudgedCVRouter:
-        self._validate_params()
+        self._validate_params()  # a bad candidate or fold count fails here, before any fit
         cands = [dict(c) for c in self.candidates]
-        if not cands:
-            raise ConfigError("candidates must list at least one parameter dict")
-        for c in cands:
-            self._make(c)  # unknown parameters fail here, before any fitting
         k = int(self.folds)
-        if k < 2:
-            raise ConfigError(f"folds must be >= 2, got {self.folds}")
         if train.n_prompts < 4 * k:
             raise DataError(f"judged-cv needs >= {4 * k} training prompts, got {train.n_prompts}")
         fold = np.random.default_rng(self.seed).permutation(train.n_prompts) % k
