@@ -96,3 +96,25 @@ class NeedyRouter(SpyRouter):
         if level < 0:
             raise ValueError(f"level must be >= 0, got {level}")
         self.level = level
+
+
+PICKY = "tests.experiment.conftest:PickyRouter"
+
+
+class PickyRouter(SpyRouter):
+    """Refuses, as a user's input error (`DataError`), a training set under `min_train` prompts."""
+
+    name = "picky"
+
+    def __init__(self, min_train: int = 50, seed: int = 0) -> None:
+        super().__init__(seed=seed)
+        self.min_train = min_train
+
+    def fit(self, train: Benchmark) -> PickyRouter:
+        from routerbench.errors import DataError
+
+        if train.n_prompts < self.min_train:
+            raise DataError(
+                f"needs at least {self.min_train} training prompts, got {train.n_prompts}"
+            )
+        return super().fit(train)

@@ -72,3 +72,21 @@ def test_first_group_wins_and_a_pattern_matching_nothing_is_an_error() -> None:
         regroup(bench, {"typo": ["arnea-*"]})
     with pytest.raises(ConfigError, match="groups"):
         parse_config({"groups": {"empty": []}})
+
+
+def test_datasets_too_small_to_train_on_are_refused_at_plan_time_with_the_fix() -> None:
+    """RouterArena's groups hold 1 to 46 prompts: a 70/30 split leaves some 0 or 1 to train on."""
+    bench = _arena_like(n_groups=4, per=2)  # 2 prompts per group: 1 to train on, 1 to test
+    cfg = parse_config({"routers": [{"name": "logreg"}], "seeds": [0]})
+    with pytest.raises(ConfigError) as info:
+        make_plan(prepare_benchmark(cfg, bench), cfg)
+    msg = str(info.value)
+    assert "5 dataset(s) leave fewer than 2 prompts" in msg and "\n" not in msg
+    assert msg.count("(1 to train on, 1 to test)") == 3 and "and 2 more" in msg
+    assert "'arena-00' (1 to train on" in msg and "groups" in msg
+    # merged into one dataset, the same groups plan
+    grouped = parse_config(
+        {"routers": [{"name": "logreg"}], "seeds": [0], "groups": {"arena": ["arena-*"]}}
+    )
+    bench5 = _arena_like(n_groups=4, per=5)  # gsm8k's 5 prompts: 3 to train on
+    assert make_plan(prepare_benchmark(grouped, bench5), grouped).runs

@@ -447,3 +447,24 @@ def test_control_max_is_the_max_over_seeds_of_their_crossfit_gain(judged) -> Non
     row = res.aiq[(res.aiq["dataset"] == ds) & (res.aiq["system"] == "spy")].iloc[0]
     assert len(gains) == 6
     assert row["control_max"] == pytest.approx(max(gains), abs=1e-12)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_router_refusing_its_training_set_says_which_fit_it_was(tmp_path, n_jobs):
+    """A router's own words ("needs at least 50 training prompts, got 28") lead with the router,
+    the protocol and dataset it was fitted on, and the training-set size; nothing half-written."""
+    from routerbench.errors import DataError
+    from tests.experiment.conftest import PICKY
+
+    out = tmp_path / "out"
+    cfg = config(out, routers=[{"name": PICKY, "label": "picky"}], n_jobs=n_jobs)
+    cfg["protocols"] = [{"name": "paper", "label": "in-domain"}]
+    with pytest.raises(DataError) as info:
+        run_experiment(parse_config(cfg), bench=two_dataset_bench(), quiet=True, report=False,
+                       echo=lambda s: None)  # fmt: skip
+    msg = str(info.value)
+    assert msg == (
+        "routers[0] (picky), fitted on 28 training prompts of in-domain / gsm8k: "
+        "needs at least 50 training prompts, got 28"
+    )
+    assert not (out / "aiq.csv").exists()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import pickle
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,7 +19,7 @@ import numpy as np
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
-from routerbench.errors import ConfigError
+from routerbench.errors import ConfigError, DataError, RouterBenchError
 from routerbench.experiment.plan import Job, Run, SystemSpec, canonical_json
 from routerbench.io import atomic_path
 from routerbench.lifetime import exit_with_parent
@@ -179,13 +180,34 @@ def _fitted_router(bench: Benchmark, job: Job, ctx: WorkerContext) -> tuple[Any,
                 router = pickle.load(f)
             return router, False
     router = get_router(job.system.spec, **params)
-    router.fit(bench.subset(job.train_index))
+    try:
+        router.fit(bench.subset(job.train_index))
+    except RouterBenchError as exc:
+        raise _in_context(exc, job) from None
     if ctx.cache_routers:
         # An unpicklable plug-in is simply not cached; a full disk still stops the run.
         unpicklable = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
         with contextlib.suppress(*unpicklable), atomic_path(path) as tmp, tmp.open("wb") as f:
             pickle.dump(router, f, protocol=pickle.HIGHEST_PROTOCOL)
     return router, True
+
+
+def _in_context(exc: RouterBenchError, job: Job) -> RouterBenchError:
+    """The same error, its message led by which router failed on which training set.
+
+    A router's own message ("needs at least 2 training prompts, got 1") does
+    not say which of an experiment's hundreds of fits it came from.
+    """
+    units = dict.fromkeys(f"{r.unit.protocol} / {r.unit.dataset}" for r in job.runs)
+    where = (
+        f"{job.system.source or 'router'} ({job.system.label}), fitted on "
+        f"{len(job.train_index)} training prompts of {', '.join(units)}"
+    )
+    new = copy.copy(exc)
+    new.args = (f"{where}: {exc}",)
+    if isinstance(new, DataError):
+        new.detail = f"{where}: {exc.detail}"
+    return new
 
 
 def run_job(bench: Benchmark, job: Job, ctx: WorkerContext) -> JobResult:

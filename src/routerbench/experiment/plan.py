@@ -538,6 +538,35 @@ def _units_of(
                     yield unit(f, ds, split.train_index, test)
 
 
+#: Fewest training prompts a unit must have for any router to be fitted on it.
+MIN_TRAIN_PROMPTS = 2
+
+
+def _check_trainable(units: Sequence[Unit]) -> None:
+    """Refuse, before any work, units whose split leaves a router almost nothing to learn from.
+
+    A dataset of one or two prompts (RouterArena's task groups, a few MT-Bench
+    categories) keeps 0 or 1 of them for train under a 70/30 split: every
+    learned router would fail on it, one worker at a time. The error names the
+    units and the fix: merge small datasets into one (``groups``).
+    """
+    small = [u for u in units if len(u.train_index) < MIN_TRAIN_PROMPTS]
+    if not small:
+        return
+    small = [u for u in small if u.protocol_index == small[0].protocol_index]
+    shown = ", ".join(
+        f"{u.dataset!r} ({len(u.train_index)} to train on, {len(u.test_index)} to test)"
+        for u in small[:3]
+    )
+    more = f" and {len(small) - 3} more" if len(small) > 3 else ""
+    raise ConfigError(
+        f"protocols[{small[0].protocol_index}] ({small[0].protocol}): {len(small)} dataset(s) "
+        f"leave fewer than {MIN_TRAIN_PROMPTS} prompts to fit a router on: {shown}{more}; "
+        "merge small datasets into one with the config's groups "
+        "(groups: {name: [pattern, ...]}), or leave them out with datasets"
+    )
+
+
 def make_plan(
     bench: Benchmark,
     config: ExperimentConfig,
@@ -568,6 +597,8 @@ def make_plan(
     units = [
         u for i, p in enumerate(config.protocols) for u in _units_of(bench, p, i, names[i], fp)
     ]
+    if any(s.kind not in BASELINE_KINDS for s in all_systems):
+        _check_trainable(units)
     runs: list[Run] = []
     for u in units:
         for s in all_systems:
