@@ -9,7 +9,7 @@ import pytest
 from tests.routers.judges_helpers import halves, mc_bench
 
 from routerbench.data.benchmark import ResponseStore
-from routerbench.errors import ConfigError
+from routerbench.errors import ConfigError, DataError
 from routerbench.frontier import crossfit_aiq, realised, zero_router
 from routerbench.routers import check_router, get_router
 from routerbench.routers.hybrid import HybridRouter
@@ -266,6 +266,23 @@ def test_cv_router_picks_its_candidate_on_train_alone(split):
         assert np.array_equal(a.choice, b.choice) and a.label == "judged-cv"
     with pytest.raises(ConfigError):
         _cv(folds=1).fit(train)
+    assert router.cross_validated_
+
+
+def test_cv_router_on_a_train_set_too_small_to_choose_on_fits_its_first_candidate(split):
+    """11 train prompts cannot make 3 folds of 4: the first candidate is fitted, not chosen by
+    noise, and the router says so; the experiment goes on instead of failing on one dataset."""
+    train, test = split
+    small = train.subset(np.arange(11))
+    router = _cv(folds=3).fit(small)
+    assert not router.cross_validated_ and router.chosen_index_ == 0
+    assert len(router.cv_gains_) == 2 and np.isnan(router.cv_gains_).all()
+    first = JudgedCascadeRouter(**{**router.candidates[0], "run_code": False}).fit(small)
+    for a, b in zip(router.sweep(test), first.sweep(test), strict=True):
+        assert np.array_equal(a.choice, b.choice) and np.array_equal(a.called, b.called)
+    assert _cv(folds=3).fit(train.subset(np.arange(12))).cross_validated_  # 3 folds of 4
+    with pytest.raises(DataError, match="needs >= 2 training prompts"):
+        _cv(folds=3).fit(train.subset(np.arange(1)))
 
 
 def test_hybrid_predictor_from_a_mapping_spec_prices_each_prompt():

@@ -42,6 +42,9 @@ DEFAULT_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"router": "hybrid", "predictor": {"name": "logreg", "params": {"cost": "regress"}}},
 )
 
+#: Fewest held-out prompts per inner fold for the CV to choose; below, the first candidate.
+MIN_FOLD_PROMPTS = 4
+
 #: The routers a candidate may name with its ``"router"`` key.
 CANDIDATE_ROUTERS: tuple[str, ...] = ("judged-cascade", "hybrid")
 
@@ -94,6 +97,11 @@ class JudgedCVRouter(Router):
         with ``"router": "hybrid"``, of `HybridRouter` (`CANDIDATE_ROUTERS`).
     folds
         K of the inner cross-validation (prompts drawn at random, seed `seed`).
+        A train set of fewer than ``MIN_FOLD_PROMPTS * folds`` prompts (12 by
+        default: a small dataset, one of MT-Bench's categories) is too small
+        to choose on: the first candidate (the default cascade) is fitted,
+        `cross_validated_` is False and `cv_gains_` are NaN, so the experiment
+        still runs and says it did not choose.
     reps
         Random halvings of each held-out fold in its cross-fitted gain.
     seed
@@ -170,16 +178,22 @@ class JudgedCVRouter(Router):
         self._validate_params()  # a bad candidate or fold count fails here, before any fit
         cands = [dict(c) for c in self.candidates]
         k = int(self.folds)
-        if train.n_prompts < 4 * k:
-            raise DataError(f"judged-cv needs >= {4 * k} training prompts, got {train.n_prompts}")
-        fold = np.random.default_rng(self.seed).permutation(train.n_prompts) % k
-        gains: list[list[float]] = [[] for _ in cands]
-        for f in range(k):  # fold by fold: what the candidates share is freed after each
-            memo: dict = {}
-            for i, c in enumerate(cands):
-                gains[i].append(self._fold_gain(c, train, fold, f, memo))
-        self.cv_gains_ = [float(np.mean(g)) for g in gains]
-        self.chosen_index_ = int(np.argmax(self.cv_gains_))  # ties: the earlier candidate
+        if train.n_prompts < 2:
+            raise DataError(f"judged-cv needs >= 2 training prompts, got {train.n_prompts}")
+        self.cross_validated_ = train.n_prompts >= MIN_FOLD_PROMPTS * k
+        if not self.cross_validated_:
+            # folds of a prompt or three would choose by noise: keep the first candidate
+            self.cv_gains_ = [float("nan")] * len(cands)
+            self.chosen_index_ = 0
+        else:
+            fold = np.random.default_rng(self.seed).permutation(train.n_prompts) % k
+            gains: list[list[float]] = [[] for _ in cands]
+            for f in range(k):  # fold by fold: what the candidates share is freed after each
+                memo: dict = {}
+                for i, c in enumerate(cands):
+                    gains[i].append(self._fold_gain(c, train, fold, f, memo))
+            self.cv_gains_ = [float(np.mean(g)) for g in gains]
+            self.chosen_index_ = int(np.argmax(self.cv_gains_))  # ties: the earlier candidate
         self.chosen_ = self._make(cands[self.chosen_index_]).fit(train)
         self.models_ = tuple(train.models)
         return self
