@@ -27,7 +27,6 @@ from routerbench.routers.judges.extract import (
     offered_letters,
 )
 from routerbench.routers.judges.refusal import is_refusal
-from routerbench.routers.judges.similarity import text_agreement
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,9 @@ class ResponseEvidence:
     log_length
         ``[n, m]``: log(1 + characters) of the response.
     agree
-        ``[n, m, m]`` in [0, 1]: same answer key (choice, number), share of
-        example inputs on which two solutions return the same value (code), or
-        the cosine similarity of two free-text answers' words
-        (`judges.similarity`); 0 where either has no answer (or, for free text,
-        refused). The diagonal is 1 where valid.
+        ``[n, m, m]`` in [0, 1]: same answer key (choice, number, text) or
+        share of example inputs on which two solutions return the same value
+        (code); 0 where either has no answer. The diagonal is 1 where valid.
     hedge
         ``[n, m]`` float: hedging in the response (words of doubt, several
         letters offered), see `hedging`; None when not computed.
@@ -218,10 +215,6 @@ def response_evidence(
     lengths = np.vectorize(lambda t: len(t) if isinstance(t, str) else 0, otypes=[float])(texts)
     agree = _key_agreement(keys)
     valid = keys != ""
-    text_rows = np.flatnonzero(kind == "text")
-    if text_rows.size:  # free text has no key to compare: how alike the words are
-        answered = valid[text_rows] & ~refusal[text_rows]
-        agree[text_rows] = text_agreement(texts[text_rows], answered)
     code_rows = np.flatnonzero(kind == "code")
     if code_rows.size and code_runner is not None:
         ev = evidence_table(texts[code_rows], code_runner, workers=workers, cache=code_cache)

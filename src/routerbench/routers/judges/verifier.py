@@ -58,7 +58,7 @@ def window_features(
     ag = block[:, pos[t], [pos[u] for u in others]]  # [r, k-1]
     support = ag.sum(axis=1)
     rivals = block[:, [pos[u] for u in others], :].sum(axis=2)  # [r, k-1]
-    plurality = support + block[:, pos[t], pos[t]] >= rivals.max(axis=1)  # diagonals alike
+    plurality = support + ev.valid[rows, t] >= rivals.max(axis=1)
     cols = [*own, *ag.T, support / len(others), plurality]
     if rich:  # which option each called model chose: models lean on one letter, so a
         # model giving its rare letter says more than one giving its usual one
