@@ -98,7 +98,7 @@ class JudgedCVRouter(Router):
     folds
         K of the inner cross-validation (prompts drawn at random, seed `seed`).
         A train set of fewer than ``MIN_FOLD_PROMPTS * folds`` prompts (12 by
-        default: a small dataset, one of MT-Bench's categories) is too small
+        default; most of RouterArena's task groups, left unmerged) is too small
         to choose on: the first candidate (the default cascade) is fitted,
         `cross_validated_` is False and `cv_gains_` are NaN, so the experiment
         still runs and says it did not choose.
