@@ -545,8 +545,8 @@ MIN_TRAIN_PROMPTS = 2
 def _check_trainable(units: Sequence[Unit]) -> None:
     """Refuse, before any work, units whose split leaves a router almost nothing to learn from.
 
-    A dataset of one or two prompts (RouterArena's task groups, a few MT-Bench
-    categories) keeps 0 or 1 of them for train under a 70/30 split: every
+    A dataset of one or two prompts (14 of RouterArena's task groups, left
+    unmerged) keeps 0 or 1 of them for train under a 70/30 split: every
     learned router would fail on it, one worker at a time. The error names the
     units and the fix: merge small datasets into one (``groups``).
     """

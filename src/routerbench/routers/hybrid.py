@@ -13,7 +13,6 @@ import numpy as np
 
 from routerbench.data.benchmark import Benchmark
 from routerbench.decision import Decision
-from routerbench.errors import ConfigError
 from routerbench.routers.judged_cascade import (
     SEARCH_CHAINS,
     SEARCH_ROWS,
@@ -21,7 +20,6 @@ from routerbench.routers.judged_cascade import (
     JudgedCascadeRouter,
 )
 from routerbench.routers.params import Constraints, Interval, RouterSpec, SequenceOf
-from routerbench.routers.predictive import PredictiveRouter
 from routerbench.routers.registry import router_from_spec
 
 #: Willingness-to-pay values (dollars per unit of quality) swept for the first model.
@@ -98,16 +96,13 @@ class HybridRouter(JudgedCascadeRouter):
         self.lambdas = lambdas
 
     def fit(self, train: Benchmark) -> HybridRouter:
-        """Fit the judged cascade and, on the same train prompts, the predictor."""
-        self._validate()
-        base = self.predictor
-        predictor = router_from_spec(base)
-        if not isinstance(predictor, PredictiveRouter):
-            raise ConfigError(
-                f"predictor must be a predictive router (predict_quality), got {base!r}"
-            )
+        """Fit the judged cascade and, on the same train prompts, the predictor.
+
+        The cascade's fit checks every parameter first, the predictor's spec included
+        (`parameter_constraints`), so a bad predictor fails before any fitting.
+        """
         super().fit(train)
-        self.predictor_ = predictor.fit(train)
+        self.predictor_ = router_from_spec(self.predictor).fit(train)
         return self
 
     def _first(self, test: Benchmark, lam: float, p: np.ndarray, c: np.ndarray) -> np.ndarray:

@@ -151,7 +151,7 @@ class JudgedCascadeRouter(Router):
     search_chains
         With ``chain="search"``: the most candidate chains scored exhaustively.
         With more models than that allows (the count grows as the cube of the
-        number of models at depth 4: 176 for 11 models, 3,654 for 30), the
+        number of models at depth 4: 176 for 11 models, 4,090 for 30), the
         models that may precede the last one are first cut to those whose
         two-model chain (that model, then the last) scores best on train, as
         many as keep the search within this count.
@@ -243,12 +243,6 @@ class JudgedCascadeRouter(Router):
         return RouterTags(reads_test_outcomes=False, sweep_knob="threshold")
 
     # ------------------------------------------------------------------ fit
-    def _validate(self) -> None:
-        """Each parameter against `parameter_constraints` (as the planner checks the config),
-        then what only parameters together can break."""
-        self._validate_params()
-        self.validate_combination()
-
     def validate_combination(self) -> None:
         """The value-of-escalation stop compares two fitted P̂: it needs the verifier."""
         if self.stop == "gain" and self.judge != "verifier":
@@ -280,7 +274,7 @@ class JudgedCascadeRouter(Router):
             return self._fit(train)
 
     def _fit(self, train: Benchmark) -> JudgedCascadeRouter:
-        self._validate()
+        self._validate_params()  # each value, then stop and judge together
         if train.n_prompts < 2:
             raise DataError(
                 f"the judged cascade needs >= 2 training prompts, got {train.n_prompts}"
@@ -311,22 +305,14 @@ class JudgedCascadeRouter(Router):
         return self
 
     def _predictor(self):
-        from routerbench.routers.predictive import PredictiveRouter
+        """A fresh prompt-prior router (its spec checked predictive by `parameter_constraints`)."""
         from routerbench.routers.registry import router_from_spec
 
-        spec = self.prompt_prior
-        predictor = router_from_spec(spec)
-        if not isinstance(predictor, PredictiveRouter):
-            raise ConfigError(
-                f"prompt_prior must be a predictive router (predict_quality), got {spec!r}"
-            )
-        return predictor
+        return router_from_spec(self.prompt_prior)
 
     def _fit_prior(self, train: Benchmark) -> np.ndarray:
         """Out-of-fold P̂ ``[n, m]`` on train from the prompt alone; fits `prior_` on all of it."""
         k = int(self.prior_folds)
-        if k < 2:
-            raise ConfigError(f"prior_folds must be >= 2, got {self.prior_folds}")
         fold = np.random.default_rng(0).permutation(train.n_prompts) % k
         oof = np.full(train.shape, np.nan)
         for f in range(k):
@@ -413,7 +399,7 @@ class JudgedCascadeRouter(Router):
         def ordered(models) -> tuple[int, ...]:
             return tuple(sorted((*models, top), key=lambda j: (cost[j], j)))
 
-        depth = max(1, int(self.search_depth))
+        depth = int(self.search_depth)  # >= 1 (parameter_constraints)
         pool = [j for j in range(part.n_models) if j != top]
         pairs = [ordered((j,)) for j in pool] if depth > 1 else []
         size = _pool_size(len(pool), depth, int(self.search_chains))

@@ -62,9 +62,7 @@ class _Candidates(Constraint):
             if not isinstance(cand, Mapping):
                 return f"candidate {i} is not a mapping"
             try:
-                built = _build(cand, None, True)
-                validate_params(built)
-                built.validate_combination()
+                validate_params(_build(cand, None, True))
             except ConfigError as exc:
                 return f"candidate {i}: {exc.args[0]}"
         return None

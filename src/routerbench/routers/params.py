@@ -232,7 +232,8 @@ def check_param(obj: Any, key: str, value: Any) -> str | None:
 
 
 def validate_params(obj: Any, *, who: str | None = None) -> None:
-    """Check every declared constraint of `obj` and of its parts; raise one ConfigError line.
+    """Check every declared constraint of `obj` and of its parts, then the values that
+    must go together (`validate_combination`, where one is defined); raise one ConfigError line.
 
     Called first thing in `fit`, and by the config planner for every value
     of every grid, so both refuse the same values with the same words.
@@ -248,6 +249,9 @@ def validate_params(obj: Any, *, who: str | None = None) -> None:
             raise ConfigError(f"{label}: {problem}")
         if isinstance(value, Params):
             validate_params(value, who=f"{label}.{key}")
+    together = getattr(obj, "validate_combination", None)
+    if callable(together):
+        together()
 
 
 # --------------------------------------------------------------------------- tags
