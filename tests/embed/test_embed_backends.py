@@ -150,6 +150,18 @@ def test_tfidf_samples_at_most_max_fit_texts() -> None:
     assert emb.transform(many).shape == (60, 4)
 
 
+def test_tfidf_fit_on_texts_with_the_same_terms_warns_nothing() -> None:
+    """Templated prompts differing only in numbers have no variance: no RuntimeWarning flood."""
+    import warnings
+
+    same = [f"How many apples does Tom have? {i % 10}" for i in range(40)]  # 1-char: no term
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z = TfidfSvdEmbedder(dim=8, min_df=1).fit(same).transform(same)
+    assert z.shape == (40, 8) and np.all(np.isfinite(z))
+    assert np.allclose(z, z[0])  # the same terms: the same vector
+
+
 def test_tfidf_reports_an_unusable_fit_corpus() -> None:
     with pytest.raises(DataError, match="min_df=5"):
         TfidfSvdEmbedder(min_df=5).fit(["one two", "three four"]).transform(["one"])

@@ -237,3 +237,46 @@ def test_a_bad_chain_count_is_a_config_error(bad):
     train, _ = halves(mc_bench(n=80))
     with pytest.raises(ConfigError, match="search_chains"):
         _cascade(search_chains=bad).fit(train)
+
+
+@pytest.mark.parametrize("stop", ["confidence", "gain"])
+def test_the_search_s_grid_of_points_equals_deciding_each_setting_in_turn(stop):
+    """`_grid_points` (every start and τ at once) gives bit-identical points to the loop."""
+    from routerbench.frontier import realised
+    from routerbench.routers.judged_cascade import SEARCH_THRESHOLDS, _grid_points
+    from routerbench.routers.judges.evidence import response_evidence
+
+    train, _ = halves(mc_bench(n=400, seed=5))
+    router = _cascade(stop=stop).fit(train)
+    ev = response_evidence(train, code_runner=None, kinds=router.kinds_)
+    rows = np.arange(train.n_prompts)
+    for chain in [router.units_[POOLED].chain, (0, 1, 2, 3), (0, 2, 3), (3,), (1, 3)]:
+        unit = router._unit(ev, train.quality, chain)
+        scored = router._score_windows(ev, rows, unit)
+        qs, cs = _grid_points(train.quality, train.cost, chain, scored)
+        want_q, want_c = [], []
+        for start in range(len(chain)):
+            for tau in SEARCH_THRESHOLDS:
+                choice, called = router._decide([(rows, unit, scored)], *train.shape, start, tau)
+                q, c = realised(train.quality, train.cost, choice, called)
+                want_q.append(q.mean())
+                want_c.append(c.sum())
+        assert np.array_equal(qs, want_q) and np.array_equal(cs, want_c), chain
+        assert len(set(np.round(qs, 12))) > 1 or len(chain) == 1  # the thresholds do differ
+
+
+def test_a_chain_search_on_a_table_with_unmeasured_cells_says_so():
+    """A hole in train would leave every chain unscored: one error naming the fix, not a NaN."""
+    from routerbench.errors import DataError
+
+    train, test = halves(mc_bench(n=200, seed=5))
+    quality = train.quality.copy()
+    quality[7, 2] = np.nan
+    holed = Benchmark(
+        train.prompts, train.models, quality, train.cost, responses=train.responses,
+        source="holed", synthetic=True,
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"1 are not .*drop-prompts.*chain='hull'"):
+        _cascade().fit(holed)
+    hull = _cascade(chain="hull").fit(holed)  # the fix the message names does fit
+    assert all(len(d) == test.n_prompts for d in hull.sweep(test))

@@ -173,7 +173,11 @@ class TfidfSvdEmbedder(Embedder):
             svd = TruncatedSVD(
                 k, algorithm="randomized", n_iter=self.n_iter, random_state=self.seed
             )
-            svd.fit(x)
+            # explained_variance_ratio_ (unused here) divides by the texts' total variance,
+            # which is 0 when every fit text has the same terms (templated prompts that
+            # differ only in numbers): numpy's warning, once per fit, would flood a run
+            with np.errstate(divide="ignore", invalid="ignore"):
+                svd.fit(x)
             comps = svd.components_.astype(np.float32)
         proj = np.zeros((x.shape[1], self._dim), dtype=np.float32)
         proj[:, : comps.shape[0]] = comps.T

@@ -366,8 +366,14 @@ class JudgedCascadeRouter(Router):
         coarse threshold grid) over the train Zero router's window, on at
         most `search_rows` of its prompts. Test outcomes play no part.
         """
-        from routerbench.frontier import aiq, ndch, realised
+        from routerbench.frontier import aiq, ndch
 
+        holes = int(np.isnan(part.quality).sum() + np.isnan(part.cost).sum())
+        if holes:  # every chain is scored on every train prompt: a hole has no score
+            raise DataError(
+                f"the chain search needs every train cell measured, {holes} are not "
+                f"(unit {unit!r}); load with missing='drop-prompts', or set chain='hull'"
+            )
         cost = np.nanmean(part.cost, axis=0)
         hull = chain_of(part, "hull")
         top = hull[-1]
@@ -385,15 +391,9 @@ class JudgedCascadeRouter(Router):
         def score(chain: tuple[int, ...]) -> float:
             if chain not in scores:
                 fitted = self._unit(ev, part.quality, chain, memo)
-                tables = [(rows, fitted, self._score_windows(ev, rows, fitted, scored))]
-                qs, cs = [], []
-                for start in range(len(chain)):
-                    for tau in SEARCH_THRESHOLDS:
-                        choice, called = self._decide(tables, *part.shape, start, tau)
-                        q, c = realised(part.quality, part.cost, choice, called)
-                        qs.append(q.mean())
-                        cs.append(c.sum())
-                scores[chain] = aiq(ndch(np.asarray(cs), np.asarray(qs)), window=zero.window)
+                windows = self._score_windows(ev, rows, fitted, scored)
+                qs, cs = _grid_points(part.quality, part.cost, chain, windows)
+                scores[chain] = aiq(ndch(cs, qs), window=zero.window)
             return scores[chain]
 
         def ordered(models) -> tuple[int, ...]:
@@ -531,6 +531,38 @@ class JudgedCascadeRouter(Router):
         for s in self.settings(test):
             choice, called = self._decide(tables, *test.shape, s["start"], s["threshold"])
             yield self._decision(test, price, choice, called, s["start"], s["threshold"])
+
+
+def _grid_points(
+    quality: np.ndarray, cost: np.ndarray, chain: tuple[int, ...], scored: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train mean quality and total cost of a chain's cascade at every (start, τ) of the grid.
+
+    The same numbers as `_decide` + `realised` for each start in turn and each
+    τ of `SEARCH_THRESHOLDS` (start-major, as the search lists them), for a
+    table without missing cells, computed for all thresholds at once: the chain
+    search scores thousands of chains, and the loop over stages and thresholds
+    was a tenth of a judged fit. Summed in the same order as `realised`, so the
+    search picks the same chain. The table must be complete (the search checks).
+    """
+    n, m = quality.shape
+    rows = np.arange(n)
+    taus = np.asarray(SEARCH_THRESHOLDS)[:, None, None]
+    qs, cs = [], []
+    for s in range(len(chain)):
+        stages = [chain[s : e + 1] for e in range(s, len(chain))]
+        best = np.stack([scored[w][0] for w in stages], axis=1)  # [n, stages]
+        score = np.stack([scored[w][1] for w in stages], axis=1)
+        ok = score[None] >= taus  # [T, n, stages]
+        ok[:, :, -1] = True  # the chain's last stage always answers
+        stop = ok.argmax(axis=2)  # [T, n]: the first stage whose best answer passes τ
+        choice = best[rows, stop]
+        position = np.full(m, len(chain), dtype=np.intp)  # a model's stage (past the end: never)
+        position[list(chain[s:])] = np.arange(len(chain) - s)
+        called = position[None, None, :] <= stop[:, :, None]  # [T, n, m]
+        qs.append(quality[rows, choice].mean(axis=1))
+        cs.append(np.where(called, cost[None], 0.0).sum(axis=2).sum(axis=1))
+    return np.concatenate(qs), np.concatenate(cs)
 
 
 def _pool_size(n_pool: int, depth: int, most: int) -> int:

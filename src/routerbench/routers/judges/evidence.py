@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -84,6 +85,22 @@ class ResponseEvidence:
     @property
     def shape(self) -> tuple[int, int]:
         return self.keys.shape
+
+    # Derived arrays the verifier's features read for every (window, target) it fits:
+    # computed once per evidence (a chain search asks for them thousands of times).
+    @cached_property
+    def letter_choice(self) -> np.ndarray:
+        """``[n, m, 4]`` bool: a multiple-choice prompt whose answer key is A, B, C or D."""
+        choice = (self.kind == "choice")[:, None]
+        return np.stack([choice & (self.keys == letter) for letter in "ABCD"], axis=2)
+
+    @cached_property
+    def prior_logit(self) -> np.ndarray | None:
+        """``[n, m]`` log-odds of `prior` (clipped to [0.001, 0.999]); None without a prior."""
+        if self.prior is None:
+            return None
+        p = np.clip(np.asarray(self.prior, dtype=float), 1e-3, 1 - 1e-3)
+        return np.log(p / (1 - p))
 
 
 #: Words of doubt in a response (each counts once).

@@ -19,11 +19,6 @@ from routerbench.routers.judges.evidence import ResponseEvidence
 JUDGES: tuple[str, ...] = ("verifier", "agreement")
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-3, 1 - 1e-3)
-    return np.log(p / (1 - p))
-
-
 def window_features(
     ev: ResponseEvidence, rows: np.ndarray, window: tuple[int, ...], t: int, rich: bool = False
 ):
@@ -47,13 +42,13 @@ def window_features(
     if rich and ev.hedge is not None:
         own.append(ev.hedge[rows, t])
     if prior is not None:
-        own.append(_logit(prior[rows, t]))
+        own.append(ev.prior_logit[rows, t])
     if ev.arith is not None:  # worked numeric answers: false steps, steps shown (0 elsewhere)
         own += [ev.arith[rows, t, 0], ev.arith[rows, t, 1] / 4.0]
     if not others:
         return np.column_stack(own).astype(float)
     members = list(window)
-    block = ev.agree[np.ix_(rows, members, members)]  # [r, k, k]: the window's agreement only
+    block = _agreement_block(ev.agree, rows, members)  # [r, k, k]: the window's agreement only
     pos = {u: i for i, u in enumerate(members)}
     ag = block[:, pos[t], [pos[u] for u in others]]  # [r, k-1]
     support = ag.sum(axis=1)
@@ -62,14 +57,26 @@ def window_features(
     cols = [*own, *ag.T, support / len(others), plurality]
     if rich:  # which option each called model chose: models lean on one letter, so a
         # model giving its rare letter says more than one giving its usual one
-        choice = ev.kind[rows] == "choice"
-        for u in window:
-            cols += [choice & (ev.keys[rows, u] == letter) for letter in "ABCD"]
+        letters = ev.letter_choice[np.ix_(rows, members)]  # [r, k, 4]
+        cols += list(letters.reshape(len(rows), -1).T)
     if prior is not None:
         po = prior[np.ix_(rows, others)]
-        cols.append((ag * _logit(po)).sum(axis=1) / len(others))
+        cols.append((ag * ev.prior_logit[np.ix_(rows, others)]).sum(axis=1) / len(others))
         cols.append(((1 - ag) * po).max(axis=1))
     return np.column_stack(cols).astype(float)
+
+
+def _agreement_block(agree: np.ndarray, rows: np.ndarray, members: list[int]) -> np.ndarray:
+    """``agree[rows][:, members][:, :, members]``, gathered as two `take`s of a flat view.
+
+    The same values as ``agree[np.ix_(rows, members, members)]``, an order of
+    magnitude faster (a chain search gathers a block for each of thousands of fits).
+    """
+    n, m = agree.shape[:2]
+    k = len(members)
+    flat = (np.asarray(members)[:, None] * m + np.asarray(members)[None, :]).ravel()
+    pairs = agree.reshape(n, m * m).take(flat, axis=1)  # [n, k*k]
+    return pairs.take(rows, axis=0).reshape(len(rows), k, k)
 
 
 def window_key(window: tuple[int, ...], t: int) -> str:
