@@ -39,6 +39,35 @@ def test_final_numbers_prefer_marked_answers_and_normalise():
     assert got.tolist() == ["7", "1200", "5", ""]
 
 
+def test_final_numbers_read_the_last_number_of_a_multi_line_chain_of_thought():
+    """The unmarked answer is the text's last number, not the last one of its first line.
+
+    RouteLLM's Mixtral answers GSM8K in paragraphs without a marker (1,287 of its
+    2,638 responses with GPT-4's); read per line, the two models' keys agreed on 18%
+    of the prompts both got right, read over the whole text on 99.5%.
+    """
+    text = (
+        "First, 9 + 6 - 3 = 12 kids with an allergy.\n\n"
+        "So there are 32 - 12 - 3 = 17 kids without any.\n\nThey are 17 in all."
+    )
+    got = final_numbers([text, "a 3\nb 4 c", "Totals: 1,000\nand then 2,500,\n", "no\nnumbers"])
+    assert got.tolist() == ["17", "4", "2500", ""]
+
+
+def test_final_numbers_read_answers_marked_with_a_colon_or_markdown():
+    """Marked answers win over later numbers: 'answer is **42**', 'Answer: 7', '**Answer:** 9'."""
+    got = final_numbers(
+        [
+            "The answer is **42**. Step 3 was the key.",
+            "Final answer: 17 kids, 3 of them twice",
+            "**Answer:** $1,234 for 2 days",
+            "The answer is: 18. See question 2.",
+            "I will answer 3 questions, then 5",  # 'answer' + number: not a marker
+        ]
+    )
+    assert got.tolist() == ["42", "17", "1234", "18", "5"]
+
+
 def test_code_block_takes_the_python_function_not_examples_or_other_languages():
     text = "Here:\n```python\ndef f(x):\n    return 1\n```\nUse:\n```\nf(2)\n```"
     assert code_block(text) == "def f(x):\n    return 1\n"

@@ -142,23 +142,27 @@ def _choice_per_prompt(texts: np.ndarray, letters: np.ndarray) -> np.ndarray:
 
 
 _NUMBER = r"-?\d[\d,]*(?:\.\d+)?"
+#: "answer is", "answer is:", "answer:" or "answer =" (not "answer 3 questions").
+_ANSWER_IS = r"(?i:answer(?:\s+is\s*:?|\s*[:=]))"
 
 
 def final_numbers(texts: Sequence[str | None] | np.ndarray) -> np.ndarray:
     """The final numeric answer of each response, normalised ("1,200.0" -> "1200"), or "".
 
-    ``\\boxed{42}``, GSM8K-style "#### 42" or "the answer is 42" win; otherwise the
-    last number in the text, the usual reading of a chain of thought.
+    ``\\boxed{42}``, GSM8K-style "#### 42" or "the answer is 42" ("Answer: 42",
+    "answer is **42**") win; otherwise the last number of the whole text, across
+    its lines, the usual reading of a chain of thought.
     """
     s = _series(texts)
-    last = s.str.extract(rf"(?s:.*?)({_NUMBER})(?!.*\d)", expand=False)
+    # a number with no digit after it anywhere in the text (DOTALL: across lines too)
+    last = s.str.extract(rf"(?s:.*?)({_NUMBER})(?s:(?!.*\d))", expand=False)
     return _normalised_numbers(_marked(s).fillna(last))
 
 
 def _marked(s: pd.Series) -> pd.Series:
     """The number a response marks as its answer (NaN where none is marked)."""
     boxed = s.str.extract(rf"\\boxed\{{+\s*\$?\s*({_NUMBER})", expand=False)
-    marked = s.str.extract(rf"(?:####|(?i:answer is))\s*\$?\s*({_NUMBER})", expand=False)
+    marked = s.str.extract(rf"(?:####|{_ANSWER_IS})[\s*_$]*({_NUMBER})", expand=False)
     return boxed.fillna(marked)
 
 
