@@ -32,6 +32,8 @@ def test_choice_letters_read_leading_letters_and_phrases_only():
     )
     assert got.tolist() == ["A", "B", "", "C", "D", "", ""]
     assert choice_letters(["C", "B"], "AB").tolist() == ["", "B"]  # C is not offered
+    bold = ["The correct answer is **B) wet palms**.", "**Answer:** C", "The answer is: **D**"]
+    assert choice_letters(bold).tolist() == ["B", "C", "D"]
 
 
 def test_final_numbers_prefer_marked_answers_and_normalise():

@@ -118,7 +118,8 @@ def choice_letters(texts: Sequence[str | None] | np.ndarray, letters: str = "ABC
     """The letter each response chose, or "" if none can be read.
 
     A leading letter (``"B"``, ``"(B)"``, ``"B) home"``) wins; otherwise a phrase
-    such as "the answer is B" or "Answer: B". Anything else (a refusal, "I do
+    such as "the answer is B", "Answer: B" or "the answer is **B**" (markdown
+    bold). Anything else (a refusal, "I do
     not understand", a sentence without a choice) is no answer: guessing a
     letter from a refusal would make it agree with models by chance.
     """
@@ -127,7 +128,7 @@ def choice_letters(texts: Sequence[str | None] | np.ndarray, letters: str = "ABC
     lead = s.str.extract(rf"^\(?([{cls}])(?:[\s.):,\]]|$)", expand=False)
     boxed = s.str.extract(rf"\\boxed\{{+\s*\(?([{cls}])\)?\s*\}}", expand=False)
     phrase = s.str.extract(
-        rf"(?i:answer(?: is)?|option|choice)\s*[:\-]?\s*\(?([{cls}])\b", expand=False
+        rf"(?i:answer(?: is)?|option|choice)\s*[:\-]?[\s*_]*\(?([{cls}])\b", expand=False
     )
     return lead.fillna(boxed).fillna(phrase).fillna("").to_numpy(dtype=object)
 
