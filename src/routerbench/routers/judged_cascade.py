@@ -368,7 +368,7 @@ class JudgedCascadeRouter(Router):
         """
         from routerbench.frontier import aiq, ndch
 
-        holes = int(np.isnan(part.quality).sum() + np.isnan(part.cost).sum())
+        holes = int(part.missing.sum())  # cells without quality or cost
         if holes:  # every chain is scored on every train prompt: a hole has no score
             raise DataError(
                 f"the chain search needs every train cell measured, {holes} are not "
@@ -539,11 +539,11 @@ def _grid_points(
     """Train mean quality and total cost of a chain's cascade at every (start, τ) of the grid.
 
     The same numbers as `_decide` + `realised` for each start in turn and each
-    τ of `SEARCH_THRESHOLDS` (start-major, as the search lists them), for a
-    table without missing cells, computed for all thresholds at once: the chain
-    search scores thousands of chains, and the loop over stages and thresholds
-    was a tenth of a judged fit. Summed in the same order as `realised`, so the
-    search picks the same chain. The table must be complete (the search checks).
+    τ of `SEARCH_THRESHOLDS` (start-major, as the search lists them), computed
+    for all thresholds at once: the chain search scores thousands of chains, and
+    the loop over stages and thresholds was a tenth of a judged fit. Summed in
+    the same order as `realised`, so the search picks the same chain. The table
+    must be complete (`_search_chain` checks).
     """
     n, m = quality.shape
     rows = np.arange(n)
