@@ -153,6 +153,14 @@ def judges(cfg, datasets: list[str]) -> dict[str, Judge]:
     return out
 
 
+def _is_reference(family: str) -> bool:
+    """A system tagged ``reads_uncalled_responses``: a ceiling to show, never a router to count."""
+    import importlib
+
+    evaluate = importlib.import_module("routerbench.experiment.evaluate")
+    return evaluate.family_tags(family).reads_uncalled_responses
+
+
 def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
     frame = aiq[aiq["protocol"] == PROTOCOL]
     out = [
@@ -161,6 +169,7 @@ def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
         "|---|---|---:|---|---|---:|---:|---:|---|",
     ]
     best_gaps: dict[str, tuple[str, float, str]] = {}
+    reference_gaps: dict[str, float] = {}
     simulated: dict[str, dict[str, float]] = {}
     for ds, part in frame.groupby("dataset", sort=True):
         zero = part[part["kind"] == "zero"].iloc[0]
@@ -184,7 +193,10 @@ def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
                 f"({int(r.n_control_seeds)} seeds) | {_f(r.length_control)} "
                 f"| {_f(100 * r.gap_closed_crossfit, '.0f')}% | {r.verdict} |"
             )
-        honest = routers[routers["family"] != SIMULATED]
+        reference = routers["family"].map(_is_reference).astype(bool)
+        for r in routers[reference].itertuples():
+            reference_gaps[ds] = max(reference_gaps.get(ds, -np.inf), r.gap_closed_crossfit)
+        honest = routers[(routers["family"] != SIMULATED) & ~reference]
         if len(honest):
             b = honest.loc[honest["delta_crossfit"].idxmax()]
             best_gaps[ds] = (b["system"], float(b["gap_closed_crossfit"]), str(b["verdict"]))
@@ -211,6 +223,15 @@ def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
         f"(0 elsewhere); {100 * np.mean(raw):.0f}% raw.",
         "",
     ]
+    if reference_gaps:
+        shares = ", ".join(f"{ds} {100 * g:.0f}%" for ds, g in reference_gaps.items())
+        out += [
+            "Reading every model's response free (the reference row, tagged as reading "
+            "responses it did not pay for; not a router, not counted above), the same verifier "
+            f"closes {shares} of the gap: mean "
+            f"{100 * np.mean(list(reference_gaps.values())):.0f}%.",
+            "",
+        ]
     if judged:
         eps = sorted({k for v in simulated.values() for k in v}, key=_eps_of)
         head = " | ".join(k.replace(f"{SIMULATED} ", "") for k in eps)
@@ -309,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     n_configs = sum(
         int(np.prod([len(v) for v in r.grid.values()])) if r.grid else 1
         for r in cfg.routers
-        if r.name != SIMULATED
+        if r.name != SIMULATED and not _is_reference(r.name)
     )
     text = render(aiq, judged, n_configs)
     print(text)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from routerbench.verdicts import BEATS_ZERO, SIMULATED_ABOVE_ZERO
+from routerbench.verdicts import BEATS_ZERO, REFERENCE_ABOVE_ZERO, SIMULATED_ABOVE_ZERO
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "judged_results.py"
 
@@ -54,6 +54,23 @@ def test_render_reads_the_verdict_and_counts_gap_only_where_it_beats_zero():
     # the simulated cascade is an ε column of the judge table, not a router row
     assert "| a | cascade ε=0.1 |" not in text and "ε=0.1" in text
     assert "Configurations compared (routers that do not read test quality): 2" in text
+    assert "Reading every model's response free" not in text  # no reference in this run
+
+
+def test_the_all_responses_reference_is_shown_but_never_counted_as_the_best_router():
+    mod = _script()
+    rows = [
+        _row("a", "Zero", "zero", 0.8),
+        _row("a", "Oracle frontier", "oracle-frontier", 0.9),
+        _row("a", "judged", "router", 0.81, "judged-cascade", "within noise", cf=0.01, gap=0.1),
+        _row("a", "every response", "router", 0.86, "all-responses", REFERENCE_ABOVE_ZERO,
+             cf=0.06, gap=0.6),
+    ]  # fmt: skip
+    text = mod.render(pd.DataFrame(rows), {}, n_configs=1)
+    assert "| a | every response | 0.8600 |" in text and REFERENCE_ABOVE_ZERO in text
+    assert "| a | judged | 10% | within noise |" in text  # the best *router*, not the reference
+    assert "0% counting only verdicts" in text and "10% raw" in text
+    assert "the same verifier closes a 60% of the gap: mean 60%." in text
 
 
 def test_bad_marker_and_bad_datasets_exit_2_with_one_line_and_write_nothing(tmp_path, capsys):

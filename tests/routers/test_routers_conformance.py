@@ -103,9 +103,10 @@ def test_every_registered_builtin_name_is_covered():
     from routerbench.routers.registry import _BUILTIN
 
     covered = {n.split("-")[0] for n in FACTORIES} | {"carrot"}
-    # judged-cascade, hybrid and judged-cv need stored responses, which check_bench lacks: they run
-    # check_router on a benchmark with responses in tests/routers/test_judged_routers.py
-    judged = {"judged-cascade", "hybrid", "judged-cv"}
+    # judged-cascade, hybrid, judged-cv and all-responses need stored responses, which check_bench
+    # lacks: they run check_router on a benchmark with responses in
+    # tests/routers/test_judged_routers.py and tests/routers/test_all_responses.py
+    judged = {"judged-cascade", "hybrid", "judged-cv", "all-responses"}
     missing = set(_BUILTIN) - covered - {"cascade", "rerank"} - judged
     assert not missing
 

@@ -34,13 +34,15 @@ from routerbench.frontier import (
     perf_gain,
     resample_weights,
 )
-from routerbench.verdicts import BEATS_ZERO, SIMULATED_ABOVE_ZERO
+from routerbench.routers.params import RouterTags
+from routerbench.verdicts import BEATS_ZERO, REFERENCE_ABOVE_ZERO, SIMULATED_ABOVE_ZERO
 
 __all__ = [
     "AIQ_COLUMNS",
     "BEATS_ZERO",
     "METRIC_COLUMNS",
     "ORACLE_FRONTIER",
+    "REFERENCE_ABOVE_ZERO",
     "RESULT_COLUMNS",
     "SIMULATED_ABOVE_ZERO",
     "VERDICT_COLUMNS",
@@ -482,6 +484,7 @@ def verdict_of(
     length_control: float,
     *,
     reads_test_outcomes: bool = False,
+    reads_uncalled_responses: bool = False,
 ) -> str:
     """THE definition of "beats Zero", used by aiq.csv, the report, compare and the docs.
 
@@ -489,8 +492,10 @@ def verdict_of(
     has a bootstrap interval wholly above 0 and exceeds both the largest gain
     of the seeded no-information controls and the length-only control's.
     Anything short of that says which condition failed; baselines and
-    controls get an empty verdict. A system that reads the test outcomes
-    (`reads_test_outcomes`) that clears every bar gets `SIMULATED_ABOVE_ZERO`.
+    controls get an empty verdict. A system that clears every bar but reads
+    the test outcomes (`reads_test_outcomes`) gets `SIMULATED_ABOVE_ZERO`; one
+    that reads responses it did not pay for (`reads_uncalled_responses`)
+    gets `REFERENCE_ABOVE_ZERO`: neither is a router one could deploy.
     """
     if kind != "router":
         return ""
@@ -504,21 +509,29 @@ def verdict_of(
         return "not above prior control"
     if delta_crossfit <= length_control:
         return "not above length control"
-    return SIMULATED_ABOVE_ZERO if reads_test_outcomes else BEATS_ZERO
+    if reads_test_outcomes:
+        return SIMULATED_ABOVE_ZERO
+    return REFERENCE_ABOVE_ZERO if reads_uncalled_responses else BEATS_ZERO
 
 
-def reads_test_outcomes(family: str) -> bool:
-    """Whether the registered router family `family` is tagged ``reads_test_outcomes``.
+def family_tags(family: str) -> RouterTags:
+    """The tags of the registered router family `family` (`RouterTags()` if not registered).
 
-    Families that are not registry names (plug-ins by import path) are read as
-    not simulating: their own tags are checked by `check_router`.
+    Families that are not registry names (plug-ins by import path) are read
+    as reading neither test outcomes nor uncalled responses: their own tags
+    are checked by `check_router`.
     """
     from routerbench.routers import available, get_router
     from routerbench.routers.params import router_tags
 
-    if family not in available():
-        return False
-    return router_tags(get_router(family)).reads_test_outcomes
+    if family not in available():  # routers imported here: the registry imports every router
+        return RouterTags()
+    return router_tags(get_router(family))
+
+
+def reads_test_outcomes(family: str) -> bool:
+    """Whether the registered router family `family` is tagged ``reads_test_outcomes``."""
+    return family_tags(family).reads_test_outcomes
 
 
 #: Setting keys that name a simulated judge's error rate ε (the paper's cascade).
@@ -677,7 +690,7 @@ def evaluate(
         if meta[k][1] == "zero"
     }
     nan = float("nan")
-    simulated = functools.lru_cache(maxsize=None)(reads_test_outcomes)
+    tags_of = functools.lru_cache(maxsize=None)(family_tags)
     rows = []
     for key, runs in scores.items():
         protocol, dataset, system = key
@@ -721,7 +734,9 @@ def evaluate(
                 cf_lo,
                 control_max,
                 length_gain,
-                reads_test_outcomes=kind == "router" and simulated(family),
+                reads_test_outcomes=kind == "router" and tags_of(family).reads_test_outcomes,
+                reads_uncalled_responses=kind == "router"
+                and tags_of(family).reads_uncalled_responses,
             ),
             "window_lo": float(wins[:, 0].mean()),
             "window_hi": float(wins[:, 1].mean()),

@@ -22,15 +22,10 @@ from routerbench.decision import Decision
 from routerbench.errors import ConfigError, DataError
 from routerbench.frontier import zero_router
 from routerbench.routers.base import Router
-from routerbench.routers.judges.code import (
-    SANDBOX_PRICE,
-    load_evidence_cache,
-    sandbox_runner,
-    save_evidence_cache,
-)
+from routerbench.routers.judges.code import SANDBOX_PRICE
 from routerbench.routers.judges.evidence import (
     ResponseEvidence,
-    response_evidence,
+    router_evidence,
     task_kinds,
 )
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
@@ -253,20 +248,12 @@ class JudgedCascadeRouter(Router):
 
     def _evidence(self, bench: Benchmark) -> ResponseEvidence:
         """Judge inputs of `bench`, each dataset read as the kind it had on train."""
-        runner = sandbox_runner if self.run_code else None
-        kinds = getattr(self, "kinds_", None)
-        if runner is None or self.code_cache is None:
-            return response_evidence(bench, code_runner=runner, kinds=kinds)
-        from pathlib import Path
-
-        path = Path(self.code_cache).expanduser()
-        cache = load_evidence_cache(path)
-        size = len(cache)
-        ev = response_evidence(bench, code_runner=runner, code_cache=cache, kinds=kinds)
-        if len(cache) > size:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            save_evidence_cache(path, cache)
-        return ev
+        return router_evidence(
+            bench,
+            run_code=self.run_code,
+            code_cache=self.code_cache,
+            kinds=getattr(self, "kinds_", None),
+        )
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
         """Learn each dataset's chain (train costs and quality) and verifier (train responses)."""

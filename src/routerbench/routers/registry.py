@@ -40,6 +40,7 @@ _BUILTIN: dict[str, str] = {
     "judged-cascade": "routerbench.routers.judged_cascade:JudgedCascadeRouter",
     "hybrid": "routerbench.routers.hybrid:HybridRouter",
     "judged-cv": "routerbench.routers.judged_cv:JudgedCVRouter",
+    "all-responses": "routerbench.routers.all_responses:AllResponsesReference",
 }
 
 _REGISTERED: dict[str, Factory] = {}

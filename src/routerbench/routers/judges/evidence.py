@@ -9,9 +9,11 @@ only by the models they called.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +21,14 @@ from routerbench.data.benchmark import Benchmark
 from routerbench.data.datasets import dataset_of
 from routerbench.errors import DataError
 from routerbench.routers.judges.arithmetic import arithmetic_features
-from routerbench.routers.judges.code import CodeEvidence, Runner, evidence_table, sandbox_runner
+from routerbench.routers.judges.code import (
+    CodeEvidence,
+    Runner,
+    evidence_table,
+    load_evidence_cache,
+    sandbox_runner,
+    save_evidence_cache,
+)
 from routerbench.routers.judges.extract import (
     DATASET_LETTERS,
     answer_keys,
@@ -240,6 +249,34 @@ def response_evidence(
     return ResponseEvidence(
         kind, keys, valid, refusal, np.log1p(lengths), agree, hedge, arith=arith
     )
+
+
+def router_evidence(
+    bench: Benchmark,
+    *,
+    run_code: bool,
+    code_cache: str | os.PathLike[str] | None,
+    kinds: dict[str, str] | None,
+) -> ResponseEvidence:
+    """`response_evidence` as a judged router reads it, with its sandbox cache on disk.
+
+    `run_code` False compares code answers as text; `code_cache` names a JSON
+    file of sandbox results (keyed by a hash of the response texts, so it
+    cannot be read for other responses), read first and rewritten atomically
+    only when this call ran something new; `kinds` is the fitted router's
+    task kinds (None on train).
+    """
+    runner = sandbox_runner if run_code else None
+    if runner is None or code_cache is None:
+        return response_evidence(bench, code_runner=runner, kinds=kinds)
+    path = Path(code_cache).expanduser()
+    cache = load_evidence_cache(path)
+    size = len(cache)
+    ev = response_evidence(bench, code_runner=runner, code_cache=cache, kinds=kinds)
+    if len(cache) > size:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_evidence_cache(path, cache)
+    return ev
 
 
 EvidenceFn = Callable[[Benchmark], ResponseEvidence]
