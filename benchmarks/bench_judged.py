@@ -4,8 +4,9 @@ RouterBench's MMLU part is 14,042 prompts (9,829 to train on in the paper split)
 HellaSwag's 10,042: a judged router is fitted on one of them at a time. Its
 chain search fits a logistic regression per (window, model) of up to 176
 chains, and `judged-cv` fits five candidates on three folds, so this is where
-a judged experiment spends its time. The last figure fits on 100 models, as
-routing data other than RouterBench's has them. Prompts are generated (multiple choice,
+a judged experiment spends its time. `cascade_fit_2k_x_100` fits on 100 models, as
+routing data other than RouterBench's has them; the last two time the all-responses
+reference (one verifier over every model's response, then the exact λ path). Prompts are generated (multiple choice,
 11 models of rising accuracy and price, a shared difficulty, letter responses,
 some refusals), so the figures need no shared data.
 """
@@ -19,6 +20,7 @@ import pandas as pd
 
 from _util import timed
 from routerbench.data.benchmark import Benchmark, ResponseStore
+from routerbench.routers.all_responses import AllResponsesReference
 from routerbench.routers.judged_cascade import JudgedCascadeRouter
 from routerbench.routers.judged_cv import JudgedCVRouter
 
@@ -115,3 +117,9 @@ def run(emit: Callable[..., None]) -> None:
     router, seconds = timed(lambda: JudgedCascadeRouter(run_code=False).fit(wide))
     assert router.units_["arc-challenge"].chain[-1] == wide.n_models - 1
     emit("judged.cascade_fit_2k_x_100", seconds, "s", "< 120 s", seconds < 120)
+    # the all-responses reference: one verifier over every model, then the exact λ path
+    reference, seconds = timed(lambda: AllResponsesReference(run_code=False).fit(bench))
+    emit("judged.all_responses_fit_10k_x_11", seconds, "s", "< 10 s", seconds < 10)
+    decisions, seconds = timed(lambda: list(reference.sweep(bench)))
+    assert decisions and all(len(d) == bench.n_prompts for d in decisions)
+    emit("judged.all_responses_sweep_10k_x_11", seconds, "s", "< 5 s", seconds < 5)

@@ -468,3 +468,31 @@ def test_summary_lines_use_the_cross_fitted_verdict_and_keep_the_cascade_apart()
     assert lines[1] == (
         "d: cascade with a simulated judge (reads test outcomes): above Zero at ε = 0 of 0, 0.4"
     )
+
+
+def test_a_reference_that_reads_unpaid_responses_is_never_the_best_learned_router():
+    """The all-responses reference may gain most, but the summary names a deployable router."""
+    from routerbench.report.html import aiq_html, headline_html
+    from routerbench.verdicts import REFERENCE_ABOVE_ZERO
+
+    nan = float("nan")
+    base = {"protocol": "p", "dataset": "d", "ci_low": nan, "ci_high": nan,
+            "control_max": 0.004, "length_control": 0.002, "crossfit_ci_high": nan}  # fmt: skip
+    rows = [
+        {**base, "system": "judged", "family": "judged-cascade", "kind": "router", "aiq": 0.80,
+         "delta_crossfit": 0.003, "crossfit_ci_low": -0.01, "gap_closed_crossfit": 0.1,
+         "verdict": "within noise"},
+        {**base, "system": "every response", "family": "all-responses", "kind": "router",
+         "aiq": 0.9, "delta_crossfit": 0.05, "crossfit_ci_low": 0.02, "gap_closed_crossfit": 0.6,
+         "verdict": REFERENCE_ABOVE_ZERO},
+        {**base, "system": "Zero", "family": "zero", "kind": "zero", "aiq": 0.79,
+         "delta_crossfit": 0.0, "crossfit_ci_low": 0.0, "gap_closed_crossfit": 0.0,
+         "verdict": ""},
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    lines = summary_lines(frame)
+    assert lines[0].startswith("d: best learned router judged cross-fitted Δ vs Zero +0.0030")
+    head = headline_html(frame)
+    assert "judged" in head and "every response" not in head
+    html = aiq_html(frame)  # the reference keeps its row, with its own verdict, but not the top
+    assert "every response" in html and REFERENCE_ABOVE_ZERO in html

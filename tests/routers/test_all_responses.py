@@ -114,3 +114,14 @@ def test_its_verdict_is_the_reference_one_never_beats_zero():
 def test_registry_builds_it_with_its_parameters():
     ref = get_router("all-responses", c=0.3, rich=True)
     assert isinstance(ref, AllResponsesReference) and ref.c == 0.3 and ref.rich
+
+
+def test_a_reference_is_not_saved_as_a_serving_artifact(split, tmp_path):
+    from routerbench.errors import ArtifactError
+    from routerbench.routers.artifact import save_router
+
+    train, _ = split
+    target = tmp_path / "reference.rbr"
+    with pytest.raises(ArtifactError, match="allow-list"):
+        save_router(_reference().fit(train), target)
+    assert list(tmp_path.iterdir()) == []

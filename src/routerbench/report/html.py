@@ -21,6 +21,7 @@ from routerbench.report.tables import (
     TABLE1_VARIANTS,
     aiq_sorted,
     best_models,
+    deployable,
     money,
     paper_agreement,
     table1_variant,
@@ -356,6 +357,7 @@ def aiq_html(aiq: pd.DataFrame) -> str:
         parts.append(f"<h3>{escape(name)}</h3>{_unit_line(grp)}")
         is_model = (grp["kind"] == "model").to_numpy()
         routers = grp[grp["kind"] == "router"]
+        routers = routers[deployable(routers)]  # the top row is a router one could deploy
         key = "delta_crossfit" if "delta_crossfit" in grp.columns else "aiq"
         top = routers[key].astype(float).idxmax() if routers[key].notna().any() else None
         main = [_aiq_row(r, i == top) for i, r in grp[~is_model].iterrows()]
@@ -400,7 +402,7 @@ def headline_html(aiq: pd.DataFrame) -> str | None:
     for (protocol, dataset), grp in aiq.groupby(["protocol", "dataset"], sort=False):
         routers = grp[grp["kind"] == "router"]
         sliced = routers["system"].astype(str).str.match(_EPS.pattern)
-        learned = routers[~sliced & routers["delta_crossfit"].notna()]
+        learned = routers[~sliced & deployable(routers) & routers["delta_crossfit"].notna()]
         name = f"{dataset} ({protocol})" if multi else str(dataset)
         cells = [f'<td class="l">{escape(name)}</td>']
         if learned.empty:

@@ -372,3 +372,24 @@ def aiq_sorted(aiq: pd.DataFrame) -> pd.DataFrame:
     df["_neg"] = -df["aiq"]
     df = df.sort_values(["_g", "_neg"], na_position="last", kind="stable")
     return df.drop(columns=["_g", "_neg"]).reset_index(drop=True)
+
+
+def deployable(rows: pd.DataFrame) -> np.ndarray:
+    """``[len(rows)]`` bool: a system one could deploy, eligible as "the best router".
+
+    False for families tagged ``reads_test_outcomes`` (the simulated-judge
+    cascade, rerank, the Oracle) or ``reads_uncalled_responses`` (the
+    all-responses reference): they show what a judge or the responses could be
+    worth, so a summary never names them as the best learned router. A table
+    without a ``family`` column (from elsewhere) counts every row.
+    """
+    if "family" not in rows.columns:
+        return np.ones(len(rows), dtype=bool)
+    from routerbench.experiment.evaluate import family_tags
+
+    def ok(family: object) -> bool:
+        tags = family_tags(str(family))
+        return not (tags.reads_test_outcomes or tags.reads_uncalled_responses)
+
+    verdicts = {f: ok(f) for f in rows["family"].unique()}
+    return rows["family"].map(verdicts).to_numpy(dtype=bool)

@@ -15,6 +15,7 @@ from routerbench.report.tables import (
     ORACLE,
     TABLE1_VARIANTS,
     aiq_sorted,
+    deployable,
     table1_variant,
     table1_wide,
 )
@@ -145,7 +146,7 @@ def summary_lines(aiq: pd.DataFrame) -> list[str]:
             continue
         if honest:
             sliced = routers["system"].astype(str).str.match(_EPS_SYSTEM.pattern)
-            learned = routers[~sliced]
+            learned = routers[~sliced & deployable(routers)]
             if learned["delta_crossfit"].notna().any():
                 best = learned.loc[learned["delta_crossfit"].astype(float).idxmax()]
                 lines.append(_verdict_line(head, best))
