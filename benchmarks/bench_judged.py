@@ -6,9 +6,9 @@ chain search fits a logistic regression per (window, model) of up to 176
 chains, and `judged-cv` fits five candidates on three folds, so this is where
 a judged experiment spends its time. `cascade_fit_2k_x_100` fits on 100 models, as
 routing data other than RouterBench's has them; the last two time the all-responses
-reference (one verifier over every model's response, then the exact λ path). Prompts are generated (multiple choice,
-11 models of rising accuracy and price, a shared difficulty, letter responses,
-some refusals), so the figures need no shared data.
+reference (one verifier over every model's response, then the exact λ path).
+Prompts are generated (multiple choice, 11 models of rising accuracy and price, a
+shared difficulty, letter responses, some refusals), so the figures need no shared data.
 """
 
 from __future__ import annotations

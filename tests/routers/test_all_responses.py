@@ -125,3 +125,11 @@ def test_a_reference_is_not_saved_as_a_serving_artifact(split, tmp_path):
     with pytest.raises(ArtifactError, match="allow-list"):
         save_router(_reference().fit(train), target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_new_tag_comes_last_so_tags_built_by_position_keep_their_meaning():
+    from routerbench.routers.params import RouterTags
+
+    tags = RouterTags(True, False, True, "knob")
+    assert tags.depends_on_test_set and tags.sweep_knob == "knob"
+    assert not tags.reads_uncalled_responses

@@ -17,7 +17,6 @@ one and it is never counted as a router that beats Zero.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,13 +24,13 @@ import numpy as np
 from routerbench.data.benchmark import Benchmark
 from routerbench.routers.base import Router
 from routerbench.routers.costs import dataset_rows, group_means
-from routerbench.routers.judges.evidence import ResponseEvidence, router_evidence, task_kinds
+from routerbench.routers.judges.evidence import ReadsResponses, task_kinds
 from routerbench.routers.judges.verifier import WindowVerifier
 from routerbench.routers.params import Constraints, Interval, OneOf, Options, RouterTags
 from routerbench.routers.predictive import LAMBDA_CONSTRAINTS, PredictiveRouter, require_trainable
 
 
-class AllResponsesReference(PredictiveRouter):
+class AllResponsesReference(ReadsResponses, PredictiveRouter):
     """P̂ from every model's response (read free), routed by willingness to pay: a reference.
 
     Parameters
@@ -52,7 +51,6 @@ class AllResponsesReference(PredictiveRouter):
     """
 
     name = "all-responses"
-    reads_responses = True
 
     parameter_constraints: ClassVar[Constraints] = {
         **LAMBDA_CONSTRAINTS,
@@ -90,14 +88,6 @@ class AllResponsesReference(PredictiveRouter):
         """Not predictive (it needs the responses), and it reads responses it never paid for."""
         return RouterTags(reads_uncalled_responses=True, sweep_knob="willingness_to_pay")
 
-    def _evidence(self, bench: Benchmark) -> ResponseEvidence:
-        return router_evidence(
-            bench,
-            run_code=self.run_code,
-            code_cache=self.code_cache,
-            kinds=getattr(self, "kinds_", None),
-        )
-
     def fit(self, train: Benchmark) -> AllResponsesReference:
         """One verifier over every model's response, per train dataset and pooled."""
         from routerbench.routers.judged_cascade import one_blas_thread
@@ -124,13 +114,8 @@ class AllResponsesReference(PredictiveRouter):
         self._memo = None
         return self
 
-    def _estimates(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
-        """(P̂, ĉ) of a test benchmark from all its stored responses, once per benchmark."""
-        self._check_fitted()
-        self._check_models(test)
-        memo = getattr(self, "_memo", None)
-        if memo is not None and memo[0] is test:
-            return memo[1], memo[2]
+    def _estimate_benchmark(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        """(P̂, ĉ) of a test benchmark from all its stored responses, read-only."""
         ev = self._evidence(test)
         unit = dataset_rows(self.datasets_, test.prompts["dataset"].to_numpy())
         window = tuple(range(len(self.models_)))
@@ -141,16 +126,8 @@ class AllResponsesReference(PredictiveRouter):
         c = self.cost_table_[unit]
         for a in (p, c):
             a.setflags(write=False)
-        self._memo = (test, p, c)
         return p, c
 
-    def rank_prompts(
-        self,
-        texts: Sequence[str],
-        willingness_to_pay: float,
-        *,
-        tasks: Sequence[str] | None = None,
-        datasets: Sequence[str] | None = None,
-    ) -> Any:
-        """Refused: P̂ is read from the models' responses, which a prompt alone does not carry."""
-        return Router.rank_prompts(self, texts, willingness_to_pay, tasks=tasks, datasets=datasets)
+    #: Refused (`Router.rank_prompts`): P̂ is read from the models' responses, which a prompt
+    #: alone does not carry, so there is nothing to rank from text.
+    rank_prompts = Router.rank_prompts

@@ -24,8 +24,8 @@ from routerbench.frontier import zero_router
 from routerbench.routers.base import Router
 from routerbench.routers.judges.code import SANDBOX_PRICE
 from routerbench.routers.judges.evidence import (
+    ReadsResponses,
     ResponseEvidence,
-    router_evidence,
     task_kinds,
 )
 from routerbench.routers.judges.verifier import JUDGES, WindowVerifier
@@ -103,7 +103,7 @@ class _Unit:
         self.escalation = escalation
 
 
-class JudgedCascadeRouter(Router):
+class JudgedCascadeRouter(ReadsResponses, Router):
     """Call a chain of models cheapest first; stop once the judge's P̂(right) ≥ τ.
 
     After stage e of a cascade started at stage s, the judge scores each
@@ -175,7 +175,6 @@ class JudgedCascadeRouter(Router):
     """
 
     name = "judged-cascade"
-    reads_responses = True
 
     parameter_constraints: ClassVar[Constraints] = {
         "judge": [Options(JUDGES)],
@@ -245,15 +244,6 @@ class JudgedCascadeRouter(Router):
                 "stop='gain' needs judge='verifier' (a fitted P̂ to compare), "
                 f"got judge={self.judge!r}"
             )
-
-    def _evidence(self, bench: Benchmark) -> ResponseEvidence:
-        """Judge inputs of `bench`, each dataset read as the kind it had on train."""
-        return router_evidence(
-            bench,
-            run_code=self.run_code,
-            code_cache=self.code_cache,
-            kinds=getattr(self, "kinds_", None),
-        )
 
     def fit(self, train: Benchmark) -> JudgedCascadeRouter:
         """Learn each dataset's chain (train costs and quality) and verifier (train responses)."""

@@ -267,24 +267,25 @@ class RouterTags:
         Its decisions read the test benchmark's quality or cost (the Oracle, the
         simulated-judge cascade, rerank): an upper bound or a simulation, never
         something one could deploy. The outcome-blindness check skips only these.
-    reads_uncalled_responses
-        Its decision for a prompt reads the stored responses of models it did
-        not call (and so did not pay for): a reference for how much the
-        responses can tell (`routers.all_responses`), not a router one could
-        deploy; its verdict never says "beats Zero".
     depends_on_test_set
         A prompt's decision at one setting may depend on which other prompts are
         in the test set (draws by row, budget mixing): no subset invariance.
     sweep_knob
         Name of the setting `settings` varies (``"willingness_to_pay"``,
         ``"budget"``...), or None when it has no knob.
+    reads_uncalled_responses
+        Its decision for a prompt reads the stored responses of models it did
+        not call (and so did not pay for): a reference for how much the
+        responses can tell (`routers.all_responses`), not a router one could
+        deploy; its verdict never says "beats Zero".
     """
 
     predictive: bool = False
     reads_test_outcomes: bool = False
-    reads_uncalled_responses: bool = False
     depends_on_test_set: bool = False
     sweep_knob: str | None = None
+    #: Last, so that tags built by position before it existed keep their meaning.
+    reads_uncalled_responses: bool = False
 
 
 def router_tags(router: Any) -> RouterTags:

@@ -122,9 +122,18 @@ class PredictiveRouter(Router):
         memo = getattr(self, "_memo", None)
         if memo is not None and memo[0] is test:
             return memo[1], memo[2]
-        p, c = self._estimate_prompts(test.prompts)
+        p, c = self._estimate_benchmark(test)
         self._memo = (test, p, c)
         return p, c
+
+    def _estimate_benchmark(self, test: Benchmark) -> tuple[np.ndarray, np.ndarray]:
+        """(P̂, ĉ) of a test benchmark, read-only: from its prompts table alone.
+
+        The one place a benchmark's estimates are computed; a system that reads
+        more of the benchmark than its prompts (the all-responses reference
+        reads the stored responses) overrides it and is then not predictive.
+        """
+        return self._estimate_prompts(test.prompts)
 
     def __getstate__(self) -> dict[str, Any]:
         # The memo holds a test Benchmark: never part of a pickled or saved router.

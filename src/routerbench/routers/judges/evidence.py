@@ -279,4 +279,25 @@ def router_evidence(
     return ev
 
 
+class ReadsResponses:
+    """Mixin of the routers that read stored responses (parameters ``run_code``, ``code_cache``).
+
+    `_evidence` reads a benchmark's responses as the fitted router reads them:
+    each task as the kind it had on train (``kinds_``, once fitted).
+    """
+
+    reads_responses = True
+    run_code: bool
+    code_cache: str | os.PathLike[str] | None
+
+    def _evidence(self, bench: Benchmark) -> ResponseEvidence:
+        """Judge inputs of `bench`, each dataset read as the kind it had on train."""
+        return router_evidence(
+            bench,
+            run_code=self.run_code,
+            code_cache=self.code_cache,
+            kinds=getattr(self, "kinds_", None),
+        )
+
+
 EvidenceFn = Callable[[Benchmark], ResponseEvidence]
