@@ -78,12 +78,21 @@ def run(
     return result.aiq, cfg
 
 
+def _unsigned_zero(v: float) -> float:
+    """`v` rounded to the table's 4 decimals, with -0.0 (a sum's rounding noise) as 0."""
+    return round(v, 4) + 0.0
+
+
 def _f(v: float, fmt: str = "+.4f") -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return format(_unsigned_zero(v), fmt)
 
 
 def _ci(lo: float, hi: float) -> str:
-    return "" if math.isnan(lo) or math.isnan(hi) else f"[{lo:+.4f}, {hi:+.4f}]"
+    if math.isnan(lo) or math.isnan(hi):
+        return ""
+    return f"[{_unsigned_zero(lo):+.4f}, {_unsigned_zero(hi):+.4f}]"
 
 
 @dataclass

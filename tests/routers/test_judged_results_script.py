@@ -144,3 +144,9 @@ def test_group_option_merges_datasets_for_the_run_and_the_judge_measurement(tmp_
     assert list(judged) == ["merged"]
     n_test = 120 - round(0.7 * 120)
     assert judged["merged"].n % n_test == 0 and judged["merged"].n >= n_test
+
+
+def test_rounding_noise_below_zero_prints_as_plus_zero():
+    mod = _script()
+    assert mod._ci(-1e-17, 1e-17) == "[+0.0000, +0.0000]"
+    assert mod._f(-1e-12) == "+0.0000" and mod._f(-0.00006) == "-0.0001"
