@@ -78,15 +78,16 @@ def run(
     return result.aiq, cfg
 
 
-def _unsigned_zero(v: float) -> float:
-    """`v` rounded to the table's 4 decimals, with -0.0 (a sum's rounding noise) as 0."""
-    return round(v, 4) + 0.0
+def _unsigned_zero(v: float, digits: int = 4) -> float:
+    """`v` rounded to the digits shown, with -0.0 (a sum's rounding noise) as 0."""
+    return round(v, digits) + 0.0
 
 
 def _f(v: float, fmt: str = "+.4f") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    return format(_unsigned_zero(v), fmt)
+    digits = int(fmt.rsplit(".", 1)[1].rstrip("f")) if "." in fmt else 4
+    return format(_unsigned_zero(v, digits), fmt)
 
 
 def _ci(lo: float, hi: float) -> str:

@@ -150,3 +150,4 @@ def test_rounding_noise_below_zero_prints_as_plus_zero():
     mod = _script()
     assert mod._ci(-1e-17, 1e-17) == "[+0.0000, +0.0000]"
     assert mod._f(-1e-12) == "+0.0000" and mod._f(-0.00006) == "-0.0001"
+    assert mod._f(-0.004, ".0f") == "0" and mod._f(-0.6, ".0f") == "-1"
