@@ -347,7 +347,10 @@ def run_experiment(
                     quiet=quiet, console=console, report=report,
                 )  # fmt: skip
             except BaseException:
-                # Still holding the lock: no other run can be creating folders right now.
+                # Still holding the lock: no other run can be writing here right now, and
+                # the workers are stopped. A worker ended mid-write (SIGTERM, then SIGKILL)
+                # skips its own cleanup, so its temp file is removed here.
+                _remove_stale_temps(out)
                 _prune_new_folders(out, before)
                 raise
     except KeyboardInterrupt as exc:
@@ -514,7 +517,7 @@ class OutputLock:
 
 
 def _remove_stale_temps(out: Path) -> int:
-    """Delete temp files a killed run left (SIGKILL skips every cleanup) under `out`.
+    """Delete temp files a killed run or worker left (SIGKILL skips every cleanup) under `out`.
 
     Safe because the caller holds the folder's lock: no live run of this
     folder is writing them.
