@@ -165,13 +165,14 @@ def judges(cfg, datasets: list[str]) -> dict[str, Judge]:
 
 def _is_reference(family: str) -> bool:
     """A system tagged ``reads_uncalled_responses``: a ceiling to show, never a router to count."""
-    import importlib
+    from routerbench.experiment.evaluate import family_tags
 
-    evaluate = importlib.import_module("routerbench.experiment.evaluate")
-    return evaluate.family_tags(family).reads_uncalled_responses
+    return family_tags(family).reads_uncalled_responses
 
 
 def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
+    from routerbench.report.tables import deployable
+
     frame = aiq[aiq["protocol"] == PROTOCOL]
     out = [
         "| dataset | system | AIQ | Δ vs Zero (paired 95% CI) | cross-fitted Δ (95% CI) "
@@ -206,7 +207,7 @@ def render(aiq: pd.DataFrame, judged: dict[str, Judge], n_configs: int) -> str:
         reference = routers["family"].map(_is_reference).astype(bool)
         for r in routers[reference].itertuples():
             reference_gaps[ds] = max(reference_gaps.get(ds, -np.inf), r.gap_closed_crossfit)
-        honest = routers[(routers["family"] != SIMULATED) & ~reference]
+        honest = routers[deployable(routers)]  # neither simulated nor a reference
         if len(honest):
             b = honest.loc[honest["delta_crossfit"].idxmax()]
             best_gaps[ds] = (b["system"], float(b["gap_closed_crossfit"]), str(b["verdict"]))
@@ -337,10 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {explain_os_error(exc)}", file=sys.stderr)
         return 2
+    from routerbench.report.tables import deployable_family
+
     n_configs = sum(
         int(np.prod([len(v) for v in r.grid.values()])) if r.grid else 1
         for r in cfg.routers
-        if r.name != SIMULATED and not _is_reference(r.name)
+        if deployable_family(r.name)
     )
     text = render(aiq, judged, n_configs)
     print(text)

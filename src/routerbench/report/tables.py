@@ -374,22 +374,26 @@ def aiq_sorted(aiq: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=["_g", "_neg"]).reset_index(drop=True)
 
 
-def deployable(rows: pd.DataFrame) -> np.ndarray:
-    """``[len(rows)]`` bool: a system one could deploy, eligible as "the best router".
+def deployable_family(family: str) -> bool:
+    """Whether one could deploy a router of this family: eligible as "the best router".
 
     False for families tagged ``reads_test_outcomes`` (the simulated-judge
     cascade, rerank, the Oracle) or ``reads_uncalled_responses`` (the
     all-responses reference): they show what a judge or the responses could be
-    worth, so a summary never names them as the best learned router. A table
-    without a ``family`` column (from elsewhere) counts every row.
+    worth, so a summary never names them as the best learned router.
+    """
+    from routerbench.experiment.evaluate import family_tags
+
+    tags = family_tags(family)
+    return not (tags.reads_test_outcomes or tags.reads_uncalled_responses)
+
+
+def deployable(rows: pd.DataFrame) -> np.ndarray:
+    """``[len(rows)]`` bool: `deployable_family` of each row's ``family``.
+
+    A table without a ``family`` column (from elsewhere) counts every row.
     """
     if "family" not in rows.columns:
         return np.ones(len(rows), dtype=bool)
-    from routerbench.experiment.evaluate import family_tags
-
-    def ok(family: object) -> bool:
-        tags = family_tags(str(family))
-        return not (tags.reads_test_outcomes or tags.reads_uncalled_responses)
-
-    verdicts = {f: ok(f) for f in rows["family"].unique()}
-    return rows["family"].map(verdicts).to_numpy(dtype=bool)
+    ok = {f: deployable_family(str(f)) for f in rows["family"].unique()}
+    return rows["family"].map(ok).to_numpy(dtype=bool)
